@@ -1,0 +1,130 @@
+/* Maps, configuration and small helpers shared by sonde's BPF programs. */
+#ifndef SONDE_COMMON_BPF_H
+#define SONDE_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "events.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+
+/* Set by user space before load. */
+const volatile __u32 capture_cap = 4096;   /* <= SONDE_MAX_CAPTURE */
+const volatile __u32 trace_all = 0;        /* 1: every process but sonde itself */
+const volatile __u32 self_pid = 0;
+const volatile __u32 wakeup_bytes = 65536; /* wake user space once this much is queued */
+
+/* Selected processes (tgid -> unused). The first check of every program. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, __u8);
+} pids SEC(".maps");
+
+/* Per-connection state, keyed by (tgid << 32 | fd). */
+struct conn_state {
+  __u64 pstart_ns;
+  __u32 gen;
+  __u8 role;
+  __u8 _pad[3];
+  __u64 pos[2]; /* next stream offset, indexed by enum sonde_dir */
+  struct sonde_tuple tuple;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u64);
+  __type(value, struct conn_state);
+} conns SEC(".maps");
+
+enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2 };
+
+/* Arguments of a data syscall in flight, keyed by pid_tgid. */
+struct call_args {
+  __u64 ptr;       /* buffer, iovec array or msghdr */
+  __u64 enter_ns;
+  __s32 fd;
+  __u32 count;     /* iovcnt for ARG_IOV */
+  __u8 kind;       /* enum arg_kind */
+  __u8 dir;
+  __u8 _pad[6];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, struct call_args);
+} inflight SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* Drop counters by enum sonde_drop_reason. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, SONDE_DROP__COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} drops SEC(".maps");
+
+/* A data event is assembled here before being copied into the ring buffer:
+ * the buffer holds twice the cap so that the verifier can prove every
+ * (offset < cap, length <= cap) write in bounds. */
+struct scratch {
+  struct sonde_data_event ev;
+  __u8 spill[SONDE_MAX_CAPTURE];
+};
+
+/* One slot per CPU (a per-CPU map cannot hold values this large); user space
+ * sets max_entries to the number of possible CPUs. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 256);
+  __type(key, __u32);
+  __type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+/* Source of connection generations. */
+__u64 next_gen = 0;
+
+static __always_inline void count_drop(__u32 reason, __u64 n) {
+  __u64* v = bpf_map_lookup_elem(&drops, &reason);
+  if (v) *v += n;
+}
+
+static __always_inline int is_selected(__u32 tgid) {
+  if (trace_all) return tgid != self_pid && tgid != 0;
+  return bpf_map_lookup_elem(&pids, &tgid) != NULL;
+}
+
+static __always_inline __u64 conn_key(__u32 tgid, __s32 fd) { return ((__u64)tgid << 32) | (__u32)fd; }
+
+static __always_inline __u64 process_start_ns(void) {
+  struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+  return BPF_CORE_READ(task, group_leader, start_time);
+}
+
+static __always_inline long emit(void* data, __u64 size) {
+  __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                                : BPF_RB_NO_WAKEUP;
+  long err = bpf_ringbuf_output(&events, data, size, flags);
+  if (err) count_drop(SONDE_DROP_RINGBUF_FULL, 1);
+  return err;
+}
+
+#endif /* SONDE_COMMON_BPF_H */

@@ -1,0 +1,104 @@
+/* The ABI between sonde's BPF programs and user space: fixed-size records
+ * written to the ring buffer. Included by both sides; bump SONDE_ABI_VERSION
+ * on any layout change. */
+#ifndef SONDE_EVENTS_H
+#define SONDE_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define SONDE_ABI_VERSION 1
+
+/* Upper bound of bytes captured per syscall; the configured cap is <= this. */
+#define SONDE_MAX_CAPTURE 16384
+/* iovec entries walked per readv/writev/recvmsg/sendmsg (bounded loop). */
+#define SONDE_MAX_IOV 12
+#define SONDE_COMM_LEN 16
+
+enum sonde_event_kind {
+  SONDE_EV_DATA = 1,
+  SONDE_EV_OPEN = 2,   /* accept (server) or connect (client) */
+  SONDE_EV_CLOSE = 3,
+  SONDE_EV_EXEC = 4,
+  SONDE_EV_EXIT = 5,
+  SONDE_EV_FORK = 6,
+  SONDE_EV_LISTEN = 7,
+};
+
+enum sonde_dir { SONDE_DIR_EGRESS = 0, SONDE_DIR_INGRESS = 1 };
+enum sonde_role { SONDE_ROLE_UNKNOWN = 0, SONDE_ROLE_CLIENT = 1, SONDE_ROLE_SERVER = 2 };
+
+/* Why something was not delivered; index into the `drops` counter map. */
+enum sonde_drop_reason {
+  SONDE_DROP_RINGBUF_FULL = 0,   /* event lost: ring buffer had no room */
+  SONDE_DROP_TRUNCATED = 1,      /* data events whose bytes exceeded the cap */
+  SONDE_DROP_TRUNCATED_BYTES = 2,/* bytes not captured because of the cap */
+  SONDE_DROP_CONN_MAP_FULL = 3,  /* connection not tracked: conns map full */
+  SONDE_DROP_ARGS_MAP_FULL = 4,  /* syscall not captured: in-flight args map full */
+  SONDE_DROP_IOV_LIMIT = 5,      /* iovec entries beyond SONDE_MAX_IOV not captured */
+  SONDE_DROP_READ_FAILED = 6,    /* user memory could not be read */
+  SONDE_DROP__COUNT = 8,
+};
+
+struct sonde_conn_id {
+  __u32 pid;       /* tgid */
+  __s32 fd;
+  __u64 pstart_ns; /* process start time, ns since boot */
+  __u32 gen;       /* generation: unique per connection seen */
+  __u32 _pad;
+};
+
+struct sonde_tuple {
+  __u16 family;    /* AF_INET / AF_INET6 */
+  __u16 lport;     /* host byte order */
+  __u16 rport;
+  __u16 _pad;
+  __u8 laddr[16];  /* IPv4 in the first 4 bytes */
+  __u8 raddr[16];
+};
+
+struct sonde_event_hdr {
+  __u32 kind;
+  __u32 tid;
+  __u64 ts_ns;     /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+};
+
+struct sonde_data_event {
+  struct sonde_event_hdr hdr;
+  struct sonde_conn_id conn;
+  struct sonde_tuple tuple;
+  __u64 pos;       /* stream offset of data[0] in this direction */
+  __u32 total_len; /* bytes the syscall moved */
+  __u32 cap_len;   /* bytes captured in data[] */
+  __u8 dir;        /* enum sonde_dir */
+  __u8 role;       /* enum sonde_role as known in the kernel */
+  __u16 _pad0;
+  __u32 _pad1;
+  __u8 data[SONDE_MAX_CAPTURE];
+};
+
+struct sonde_conn_event {
+  struct sonde_event_hdr hdr;
+  struct sonde_conn_id conn;
+  struct sonde_tuple tuple;
+  __u8 role;
+  __u8 _pad[7];
+};
+
+struct sonde_proc_event {
+  struct sonde_event_hdr hdr;
+  __u32 pid;
+  __u32 ppid;      /* FORK: the parent */
+  __u64 start_ns;
+  char comm[SONDE_COMM_LEN];
+};
+
+struct sonde_listen_event {
+  struct sonde_event_hdr hdr;
+  __u32 pid;
+  __u16 port;
+  __u16 family;
+};
+
+#endif /* SONDE_EVENTS_H */

@@ -1,0 +1,289 @@
+/* sonde's capture programs: syscall tracepoints for TCP connection life
+ * cycle and data, and scheduler tracepoints for process discovery. */
+#include "socket.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* ---- data syscalls: arguments saved on enter, bytes copied on exit ---- */
+
+static __always_inline int enter_data(__s32 fd, __u64 ptr, __u32 count, __u8 kind, __u8 dir) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (!is_selected(tgid)) return 0;
+  __u64 key = conn_key(tgid, fd);
+  if (!bpf_map_lookup_elem(&conns, &key)) {
+    /* First sight of this fd: a socket opened before sonde started, or a
+     * non-socket fd (rejected here, at the cost of a few kernel reads). */
+    struct sock* sk = fd_to_tcp_sock(fd);
+    if (!sk) return 0;
+    if (!track_conn(tgid, fd, sk, SONDE_ROLE_UNKNOWN)) return 0;
+  }
+  struct call_args a = {};
+  a.ptr = ptr;
+  a.enter_ns = bpf_ktime_get_ns();
+  a.fd = fd;
+  a.count = count;
+  a.kind = kind;
+  a.dir = dir;
+  if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY)) count_drop(SONDE_DROP_ARGS_MAP_FULL, 1);
+  return 0;
+}
+
+static __always_inline __u32 copy_buf(__u8* dst, __u64 src, __u32 n) {
+  if (n > SONDE_MAX_CAPTURE) n = SONDE_MAX_CAPTURE;
+  if (n == 0) return 0;
+  if (bpf_probe_read_user(dst, n, (void*)src)) {
+    count_drop(SONDE_DROP_READ_FAILED, 1);
+    return 0;
+  }
+  return n;
+}
+
+static __always_inline __u32 copy_iov(__u8* dst, __u64 iov_ptr, __u64 iovcnt, __u32 want) {
+  __u32 off = 0;
+  struct iovec iov;
+  for (__u32 i = 0; i < SONDE_MAX_IOV; i++) {
+    if (i >= iovcnt || off >= want) break;
+    if (bpf_probe_read_user(&iov, sizeof(iov), (void*)(iov_ptr + i * sizeof(struct iovec)))) {
+      count_drop(SONDE_DROP_READ_FAILED, 1);
+      break;
+    }
+    __u64 len = iov.iov_len;
+    if (len > want - off) len = want - off;
+    /* Bounds the verifier can follow: off < MAX and len <= MAX keep the
+     * write inside data[] plus the spill area behind it. */
+    if (off >= SONDE_MAX_CAPTURE) break;
+    if (len > SONDE_MAX_CAPTURE) len = SONDE_MAX_CAPTURE;
+    if (len == 0) continue;
+    if (bpf_probe_read_user(dst + off, len, iov.iov_base)) {
+      count_drop(SONDE_DROP_READ_FAILED, 1);
+      break;
+    }
+    off += len;
+  }
+  if (iovcnt > SONDE_MAX_IOV && off < want) count_drop(SONDE_DROP_IOV_LIMIT, 1);
+  return off;
+}
+
+static __always_inline int exit_data(long ret) {
+  __u64 id = bpf_get_current_pid_tgid();
+  struct call_args* ap = bpf_map_lookup_elem(&inflight, &id);
+  if (!ap) return 0;
+  struct call_args a = *ap;
+  bpf_map_delete_elem(&inflight, &id);
+  if (ret <= 0) return 0;
+
+  __u32 tgid = id >> 32;
+  __u64 key = conn_key(tgid, a.fd);
+  struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
+  if (!st) return 0;
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct scratch* s = bpf_map_lookup_elem(&scratch_map, &cpu);
+  if (!s) return 0;
+  struct sonde_data_event* e = &s->ev;
+  __u8 dir = a.dir & 1;
+
+  e->hdr.kind = SONDE_EV_DATA;
+  e->hdr.tid = (__u32)id;
+  /* A write starts when it is issued; a read's bytes exist when it returns. */
+  e->hdr.ts_ns = dir == SONDE_DIR_EGRESS ? a.enter_ns : bpf_ktime_get_ns();
+  e->conn.pid = tgid;
+  e->conn.fd = a.fd;
+  e->conn.pstart_ns = st->pstart_ns;
+  e->conn.gen = st->gen;
+  e->tuple = st->tuple;
+  e->pos = __sync_fetch_and_add(&st->pos[dir], (__u64)ret);
+  e->total_len = (__u32)ret;
+  e->dir = dir;
+  e->role = st->role;
+
+  __u32 want = (__u64)ret < capture_cap ? (__u32)ret : capture_cap;
+  __u32 got = 0;
+  if (a.kind == ARG_BUF) {
+    got = copy_buf(e->data, a.ptr, want);
+  } else {
+    __u64 iov_ptr = a.ptr;
+    __u64 iovcnt = a.count;
+    if (a.kind == ARG_MSG) {
+      struct user_msghdr msg;
+      if (bpf_probe_read_user(&msg, sizeof(msg), (void*)a.ptr)) {
+        count_drop(SONDE_DROP_READ_FAILED, 1);
+        return 0;
+      }
+      iov_ptr = (__u64)msg.msg_iov;
+      iovcnt = msg.msg_iovlen;
+    }
+    got = copy_iov(e->data, iov_ptr, iovcnt, want);
+  }
+  if (got > SONDE_MAX_CAPTURE) got = SONDE_MAX_CAPTURE;
+  if ((__u64)got < (__u64)ret) {
+    count_drop(SONDE_DROP_TRUNCATED, 1);
+    count_drop(SONDE_DROP_TRUNCATED_BYTES, (__u64)ret - got);
+  }
+  e->cap_len = got;
+  emit(e, offsetof(struct sonde_data_event, data) + got);
+  return 0;
+}
+
+#define DATA_PROGS(name, fd_arg, ptr_arg, count_arg, kind, dir)                    \
+  SEC("tracepoint/syscalls/sys_enter_" #name)                                      \
+  int enter_##name(struct trace_event_raw_sys_enter* ctx) {                        \
+    return enter_data((__s32)ctx->args[fd_arg], ctx->args[ptr_arg],                \
+                      count_arg < 0 ? 0 : (__u32)ctx->args[count_arg < 0 ? 0 : count_arg], \
+                      kind, dir);                                                  \
+  }                                                                                \
+  SEC("tracepoint/syscalls/sys_exit_" #name)                                       \
+  int exit_##name(struct trace_event_raw_sys_exit* ctx) { return exit_data(ctx->ret); }
+
+DATA_PROGS(read, 0, 1, -1, ARG_BUF, SONDE_DIR_INGRESS)
+DATA_PROGS(write, 0, 1, -1, ARG_BUF, SONDE_DIR_EGRESS)
+DATA_PROGS(recvfrom, 0, 1, -1, ARG_BUF, SONDE_DIR_INGRESS)
+DATA_PROGS(sendto, 0, 1, -1, ARG_BUF, SONDE_DIR_EGRESS)
+DATA_PROGS(readv, 0, 1, 2, ARG_IOV, SONDE_DIR_INGRESS)
+DATA_PROGS(writev, 0, 1, 2, ARG_IOV, SONDE_DIR_EGRESS)
+DATA_PROGS(recvmsg, 0, 1, -1, ARG_MSG, SONDE_DIR_INGRESS)
+DATA_PROGS(sendmsg, 0, 1, -1, ARG_MSG, SONDE_DIR_EGRESS)
+
+/* ---- connection life cycle ---- */
+
+static __always_inline void emit_conn(__u32 kind, __u32 tgid, __s32 fd, struct conn_state* st) {
+  struct sonde_conn_event ev = {};
+  ev.hdr.kind = kind;
+  ev.hdr.tid = (__u32)bpf_get_current_pid_tgid();
+  ev.hdr.ts_ns = bpf_ktime_get_ns();
+  ev.conn.pid = tgid;
+  ev.conn.fd = fd;
+  ev.conn.pstart_ns = st->pstart_ns;
+  ev.conn.gen = st->gen;
+  ev.tuple = st->tuple;
+  ev.role = st->role;
+  emit(&ev, sizeof(ev));
+}
+
+static __always_inline int on_accepted(long ret) {
+  if (ret < 0) return 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!is_selected(tgid)) return 0;
+  struct sock* sk = fd_to_tcp_sock((__s32)ret);
+  if (!sk) return 0;
+  struct conn_state* st = track_conn(tgid, (__s32)ret, sk, SONDE_ROLE_SERVER);
+  if (st) emit_conn(SONDE_EV_OPEN, tgid, (__s32)ret, st);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit* ctx) { return on_accepted(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit* ctx) { return on_accepted(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter* ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (!is_selected(id >> 32)) return 0;
+  struct call_args a = {};
+  a.fd = (__s32)ctx->args[0];
+  if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY)) count_drop(SONDE_DROP_ARGS_MAP_FULL, 1);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit* ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  struct call_args* ap = bpf_map_lookup_elem(&inflight, &id);
+  if (!ap) return 0;
+  __s32 fd = ap->fd;
+  bpf_map_delete_elem(&inflight, &id);
+  long ret = ctx->ret;
+  if (ret != 0 && ret != -EINPROGRESS) return 0;
+  struct sock* sk = fd_to_tcp_sock(fd);
+  if (!sk) return 0;
+  __u32 tgid = id >> 32;
+  struct conn_state* st = track_conn(tgid, fd, sk, SONDE_ROLE_CLIENT);
+  if (st) emit_conn(SONDE_EV_OPEN, tgid, fd, st);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter* ctx) {
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!is_selected(tgid)) return 0;
+  __s32 fd = (__s32)ctx->args[0];
+  __u64 key = conn_key(tgid, fd);
+  struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
+  if (!st) return 0;
+  emit_conn(SONDE_EV_CLOSE, tgid, fd, st);
+  bpf_map_delete_elem(&conns, &key);
+  return 0;
+}
+
+/* Every process's listen(): lets user space select processes by port. */
+SEC("tracepoint/syscalls/sys_enter_listen")
+int enter_listen(struct trace_event_raw_sys_enter* ctx) {
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (tgid == self_pid) return 0;
+  struct sock* sk = fd_to_tcp_sock((__s32)ctx->args[0]);
+  if (!sk) return 0;
+  struct sonde_listen_event ev = {};
+  ev.hdr.kind = SONDE_EV_LISTEN;
+  ev.hdr.tid = (__u32)bpf_get_current_pid_tgid();
+  ev.hdr.ts_ns = bpf_ktime_get_ns();
+  ev.pid = tgid;
+  ev.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  ev.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  emit(&ev, sizeof(ev));
+  return 0;
+}
+
+/* ---- processes ---- */
+
+static __always_inline void emit_proc(__u32 kind, __u32 pid, __u32 ppid, __u64 start_ns) {
+  struct sonde_proc_event ev = {};
+  ev.hdr.kind = kind;
+  ev.hdr.tid = (__u32)bpf_get_current_pid_tgid();
+  ev.hdr.ts_ns = bpf_ktime_get_ns();
+  ev.pid = pid;
+  ev.ppid = ppid;
+  ev.start_ns = start_ns;
+  bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+  emit(&ev, sizeof(ev));
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int on_exec(void* ctx) {
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (tgid == self_pid) return 0;
+  struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+  emit_proc(SONDE_EV_EXEC, tgid, BPF_CORE_READ(task, real_parent, tgid),
+            BPF_CORE_READ(task, group_leader, start_time));
+  return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int on_exit(void* ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if ((__u32)id != tgid) return 0; /* a thread, not the process */
+  if (!is_selected(tgid)) return 0;
+  emit_proc(SONDE_EV_EXIT, tgid, 0, process_start_ns());
+  bpf_map_delete_elem(&pids, &tgid);
+  return 0;
+}
+
+/* A child of a selected process is selected from its first instruction,
+ * before user space could react (forking servers: gunicorn, cluster). */
+SEC("raw_tracepoint/sched_process_fork")
+int on_fork(struct bpf_raw_tracepoint_args* ctx) {
+  struct task_struct* parent = (struct task_struct*)ctx->args[0];
+  struct task_struct* child = (struct task_struct*)ctx->args[1];
+  __u32 pid = BPF_CORE_READ(child, pid);
+  if (pid != (__u32)BPF_CORE_READ(child, tgid)) return 0; /* new thread */
+  __u32 ppid = BPF_CORE_READ(parent, tgid);
+  if (!is_selected(ppid)) return 0;
+  if (!trace_all) {
+    __u8 one = 1;
+    bpf_map_update_elem(&pids, &pid, &one, BPF_ANY);
+  }
+  emit_proc(SONDE_EV_FORK, pid, ppid, BPF_CORE_READ(child, start_time));
+  return 0;
+}

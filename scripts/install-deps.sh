@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything sonde needs to build and test, from Debian's packages
+# (and the npm registry for the Node.js test clients). Safe to run again.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo -E "$0" "$@"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(
+  # build
+  build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  # libraries
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libcurl4-openssl-dev libnghttp2-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
+  curl python3 python3-flask python3-requests
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Node.js is needed by the integration tests (node http client/server).
+if ! command -v node >/dev/null 2>&1; then
+  apt-get install -y -q --no-install-recommends nodejs npm
+fi

@@ -1,0 +1,60 @@
+// sonde's configuration: parsed once from flags, an optional YAML file and
+// the standard OTEL_* environment variables, then handed down as plain structs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "discovery/discovery.h"
+
+namespace sonde {
+
+struct OutputSpec {
+  enum class Kind { kConsole, kJsonl, kOtlp } kind = Kind::kConsole;
+  std::string path;  // kJsonl
+};
+
+struct Config {
+  Selectors select;
+  uint32_t capture_bytes = 4096;
+  std::vector<OutputSpec> outputs;  // empty: console, or OTLP when an endpoint is set
+  // HTTP spans
+  std::vector<std::string> routes;
+  std::vector<std::string> capture_request_headers;
+  std::vector<std::string> capture_response_headers;
+  bool redact_query = true;
+  // OTLP (from OTEL_* unless overridden)
+  std::string otlp_endpoint;
+  std::map<std::string, std::string> otlp_headers;
+  uint32_t otlp_timeout_ms = 10000;
+  uint32_t bsp_schedule_delay_ms = 1000;
+  uint32_t bsp_max_queue = 2048;
+  uint32_t bsp_max_batch = 512;
+  std::string log_level = "info";
+  std::string config_path;
+};
+
+enum class Command { kRun, kDoctor, kHelp, kVersion };
+
+struct ParseResult {
+  Command command = Command::kRun;
+  Config config;
+  std::string error;  // non-empty: a usage error (exit 2)
+};
+
+// Parses argv, then the --config file, then the environment (`env` lookups
+// go through the function so tests can pass their own).
+ParseResult ParseCommandLine(int argc, const char* const* argv,
+                             const std::map<std::string, std::string>& env);
+// Applies a YAML document to `cfg`; returns an error naming the bad key.
+std::string ApplyYamlConfig(const std::string& yaml_text, const std::string& origin, Config* cfg);
+// Applies OTEL_* variables.
+std::string ApplyEnvironment(const std::map<std::string, std::string>& env, Config* cfg);
+std::map<std::string, std::string> CurrentEnvironment();
+
+const char* UsageText();
+
+}  // namespace sonde

@@ -1,0 +1,8 @@
+#include "exporter/span_exporter.h"
+
+namespace sonde {
+
+// Out of line so the vtable has one home.
+SpanExporter::~SpanExporter() = default;
+
+}  // namespace sonde

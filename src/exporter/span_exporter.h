@@ -1,0 +1,22 @@
+// The interface every span sink implements (OTLP, console, JSON lines...).
+#pragma once
+
+#include <vector>
+
+#include "spans/span.h"
+
+namespace sonde {
+
+// Called only from the exporter thread (see ExportPipeline), so
+// implementations need no locking of their own.
+class SpanExporter {
+ public:
+  virtual ~SpanExporter();
+  // Exports one batch. Returns false when the batch did not reach its
+  // destination; the caller counts the failure and moves on (no retry here).
+  virtual bool Export(const std::vector<Span>& batch) = 0;
+  // Releases resources; Export is not called afterwards.
+  virtual void Shutdown() {}
+};
+
+}  // namespace sonde

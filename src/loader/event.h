@@ -1,0 +1,45 @@
+// The loader's output: kernel records decoded into plain C++ values. Data
+// bytes point into the ring buffer and are valid only during the callback.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/types.h"
+
+namespace sonde {
+
+enum class EventKind { kData, kOpen, kClose, kExec, kExit, kFork, kListen };
+
+struct Event {
+  EventKind kind = EventKind::kData;
+  uint32_t tid = 0;
+  uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
+
+  // kData / kOpen / kClose
+  ConnInfo conn;  // role as known in the kernel (kUnknown for pre-existing connections)
+  // kData
+  Direction dir = Direction::kEgress;
+  DataChunk chunk;
+
+  // kExec / kExit / kFork / kListen
+  uint32_t pid = 0;
+  uint32_t ppid = 0;
+  uint64_t start_ns = 0;
+  std::string_view comm;
+  uint16_t port = 0;
+};
+
+// Drop counters by reason, summed over CPUs (see enum sonde_drop_reason).
+struct DropCounters {
+  uint64_t ringbuf_full = 0;
+  uint64_t truncated_events = 0;
+  uint64_t truncated_bytes = 0;
+  uint64_t conn_map_full = 0;
+  uint64_t args_map_full = 0;
+  uint64_t iov_limit = 0;
+  uint64_t read_failed = 0;
+};
+
+}  // namespace sonde

@@ -1,0 +1,277 @@
+#include "loader/loader.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include "events.h"
+#include "sonde.skel.h"
+
+namespace sonde {
+namespace {
+
+int LibbpfLog(enum libbpf_print_level level, const char* fmt, va_list args) {
+  char buf[1024];
+  vsnprintf(buf, sizeof(buf), fmt, args);
+  size_t n = strlen(buf);
+  while (n > 0 && buf[n - 1] == '\n') buf[--n] = 0;
+  if (level == LIBBPF_WARN)
+    spdlog::warn("libbpf: {}", buf);
+  else
+    spdlog::trace("libbpf: {}", buf);
+  return 0;
+}
+
+std::string FormatAddr(uint16_t family, const uint8_t* a) {
+  char out[INET6_ADDRSTRLEN] = {};
+  if (family == 2) {
+    inet_ntop(AF_INET, a, out, sizeof(out));
+  } else {
+    // IPv4-mapped IPv6 (dual-stack listeners): show the IPv4 form.
+    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(a, kMapped, 12) == 0)
+      inet_ntop(AF_INET, a + 12, out, sizeof(out));
+    else
+      inet_ntop(AF_INET6, a, out, sizeof(out));
+  }
+  return out;
+}
+
+void FillConn(const sonde_conn_id& id, const sonde_tuple& t, uint8_t role, ConnInfo* c) {
+  c->key.pid = id.pid;
+  c->key.fd = id.fd;
+  c->key.pstart_ns = id.pstart_ns;
+  c->key.gen = id.gen;
+  c->role = static_cast<Role>(role <= 2 ? role : 0);
+  c->local_addr = FormatAddr(t.family, t.laddr);
+  c->local_port = t.lport;
+  c->peer_addr = FormatAddr(t.family, t.raddr);
+  c->peer_port = t.rport;
+}
+
+bool HasBpfPrivileges() {
+  // Root, or the capabilities BPF tracing needs (CAP_BPF=39, CAP_PERFMON=38,
+  // CAP_SYS_ADMIN=21) in the effective set.
+  if (geteuid() == 0) return true;
+  FILE* f = fopen("/proc/self/status", "r");
+  if (!f) return false;
+  char line[256];
+  unsigned long long eff = 0;
+  while (fgets(line, sizeof(line), f))
+    if (sscanf(line, "CapEff: %llx", &eff) == 1) break;
+  fclose(f);
+  auto has = [&](int cap) { return (eff >> cap) & 1ull; };
+  return has(21) || (has(39) && has(38));
+}
+
+}  // namespace
+
+std::unique_ptr<Loader> Loader::Open(const LoaderOptions& opts, std::string* error) {
+  libbpf_set_print(LibbpfLog);
+  if (!HasBpfPrivileges()) {
+    *error = "sonde needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) to load BPF programs: run it with sudo";
+    return nullptr;
+  }
+  struct stat st;
+  if (stat("/sys/kernel/btf/vmlinux", &st) != 0) {
+    *error = "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): sonde needs a kernel built with CONFIG_DEBUG_INFO_BTF=y";
+    return nullptr;
+  }
+  if (!EnsureTracefs(error)) return nullptr;
+
+  std::unique_ptr<Loader> l(new Loader());
+  l->skel_ = sonde_bpf__open();
+  if (!l->skel_) {
+    *error = std::string("could not open the BPF object: ") + strerror(errno);
+    return nullptr;
+  }
+  uint32_t cap = opts.capture_bytes;
+  if (cap > SONDE_MAX_CAPTURE) cap = SONDE_MAX_CAPTURE;
+  l->skel_->rodata->capture_cap = cap;
+  l->skel_->rodata->trace_all = opts.trace_all ? 1 : 0;
+  l->skel_->rodata->self_pid = static_cast<uint32_t>(getpid());
+  l->skel_->rodata->wakeup_bytes = opts.wakeup_bytes;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu > 0) bpf_map__set_max_entries(l->skel_->maps.scratch_map, static_cast<uint32_t>(ncpu));
+  bpf_map__set_max_entries(l->skel_->maps.events, opts.ringbuf_bytes);
+
+  int err = sonde_bpf__load(l->skel_);
+  if (err) {
+    *error = std::string("the kernel refused sonde's BPF programs (") + strerror(-err) +
+             "); run `sonde doctor` to see which BPF features this kernel offers";
+    return nullptr;
+  }
+  err = sonde_bpf__attach(l->skel_);
+  if (err) {
+    *error = std::string("could not attach sonde's tracepoints (") + strerror(-err) +
+             "); tracefs must be mounted at /sys/kernel/tracing";
+    return nullptr;
+  }
+  // Every program of the skeleton is attached by sonde_bpf__attach.
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, l->skel_->obj) l->links_++;
+
+  l->rb_ = ring_buffer__new(bpf_map__fd(l->skel_->maps.events), &Loader::OnRecord, l.get(), nullptr);
+  if (!l->rb_) {
+    *error = std::string("could not open the ring buffer: ") + strerror(errno);
+    return nullptr;
+  }
+  return l;
+}
+
+Loader::~Loader() {
+  if (rb_) ring_buffer__free(rb_);
+  if (skel_) sonde_bpf__destroy(skel_);  // detaches and closes everything
+}
+
+void Loader::SelectPid(uint32_t pid) {
+  uint8_t one = 1;
+  bpf_map__update_elem(skel_->maps.pids, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+}
+
+void Loader::UnselectPid(uint32_t pid) {
+  bpf_map__delete_elem(skel_->maps.pids, &pid, sizeof(pid), 0);
+}
+
+void Loader::ForgetConnection(uint32_t pid, int32_t fd) {
+  uint64_t key = (static_cast<uint64_t>(pid) << 32) | static_cast<uint32_t>(fd);
+  bpf_map__delete_elem(skel_->maps.conns, &key, sizeof(key), 0);
+}
+
+size_t Loader::SweepDeadProcesses() {
+  int fd = bpf_map__fd(skel_->maps.conns);
+  std::vector<uint64_t> dead;
+  uint64_t key = 0, next = 0;
+  uint64_t* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    uint32_t pid = static_cast<uint32_t>(next >> 32);
+    char path[32];
+    snprintf(path, sizeof(path), "/proc/%u", pid);
+    if (access(path, F_OK) != 0) dead.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (uint64_t k : dead) bpf_map_delete_elem(fd, &k);
+  return dead.size();
+}
+
+int Loader::OnRecord(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<Loader*>(ctx);
+  if (size < sizeof(sonde_event_hdr)) {
+    self->malformed_++;
+    return 0;
+  }
+  const auto* hdr = static_cast<const sonde_event_hdr*>(data);
+  Event ev;
+  ev.tid = hdr->tid;
+  ev.ts_ns = hdr->ts_ns;
+  switch (hdr->kind) {
+    case SONDE_EV_DATA: {
+      const auto* d = static_cast<const sonde_data_event*>(data);
+      size_t head = offsetof(sonde_data_event, data);
+      if (size < head || d->cap_len > size - head) {
+        self->malformed_++;
+        return 0;
+      }
+      ev.kind = EventKind::kData;
+      FillConn(d->conn, d->tuple, d->role, &ev.conn);
+      ev.dir = d->dir == SONDE_DIR_INGRESS ? Direction::kIngress : Direction::kEgress;
+      ev.chunk.pos = d->pos;
+      ev.chunk.total_len = d->total_len;
+      ev.chunk.data = std::string_view(reinterpret_cast<const char*>(d->data), d->cap_len);
+      ev.chunk.ts_ns = hdr->ts_ns;
+      ev.chunk.tid = hdr->tid;
+      break;
+    }
+    case SONDE_EV_OPEN:
+    case SONDE_EV_CLOSE: {
+      if (size < sizeof(sonde_conn_event)) {
+        self->malformed_++;
+        return 0;
+      }
+      const auto* c = static_cast<const sonde_conn_event*>(data);
+      ev.kind = hdr->kind == SONDE_EV_OPEN ? EventKind::kOpen : EventKind::kClose;
+      FillConn(c->conn, c->tuple, c->role, &ev.conn);
+      ev.pid = c->conn.pid;
+      break;
+    }
+    case SONDE_EV_EXEC:
+    case SONDE_EV_EXIT:
+    case SONDE_EV_FORK: {
+      if (size < sizeof(sonde_proc_event)) {
+        self->malformed_++;
+        return 0;
+      }
+      const auto* p = static_cast<const sonde_proc_event*>(data);
+      ev.kind = hdr->kind == SONDE_EV_EXEC   ? EventKind::kExec
+                : hdr->kind == SONDE_EV_EXIT ? EventKind::kExit
+                                             : EventKind::kFork;
+      ev.pid = p->pid;
+      ev.ppid = p->ppid;
+      ev.start_ns = p->start_ns;
+      ev.comm = std::string_view(p->comm, strnlen(p->comm, sizeof(p->comm)));
+      break;
+    }
+    case SONDE_EV_LISTEN: {
+      if (size < sizeof(sonde_listen_event)) {
+        self->malformed_++;
+        return 0;
+      }
+      const auto* l = static_cast<const sonde_listen_event*>(data);
+      ev.kind = EventKind::kListen;
+      ev.pid = l->pid;
+      ev.port = l->port;
+      break;
+    }
+    default:
+      self->malformed_++;
+      return 0;
+  }
+  (*self->cb_)(ev);
+  return 0;
+}
+
+int Loader::Poll(int timeout_ms, const Callback& cb) {
+  cb_ = &cb;
+  // Producers only wake us when much is queued (wakeup batching), so after
+  // the wait everything pending is consumed explicitly.
+  int n = ring_buffer__poll(rb_, timeout_ms);
+  if (n < 0 && n != -EINTR) return -1;
+  int m = ring_buffer__consume(rb_);
+  cb_ = nullptr;
+  if (m < 0) return n > 0 ? n : 0;
+  return (n > 0 ? n : 0) + m;
+}
+
+DropCounters Loader::ReadDrops() const {
+  DropCounters d;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return d;
+  std::vector<uint64_t> vals(static_cast<size_t>(ncpu));
+  auto sum = [&](uint32_t reason) -> uint64_t {
+    if (bpf_map__lookup_elem(skel_->maps.drops, &reason, sizeof(reason), vals.data(),
+                             vals.size() * sizeof(uint64_t), 0) != 0)
+      return 0;
+    uint64_t s = 0;
+    for (uint64_t v : vals) s += v;
+    return s;
+  };
+  d.ringbuf_full = sum(SONDE_DROP_RINGBUF_FULL);
+  d.truncated_events = sum(SONDE_DROP_TRUNCATED);
+  d.truncated_bytes = sum(SONDE_DROP_TRUNCATED_BYTES);
+  d.conn_map_full = sum(SONDE_DROP_CONN_MAP_FULL);
+  d.args_map_full = sum(SONDE_DROP_ARGS_MAP_FULL);
+  d.iov_limit = sum(SONDE_DROP_IOV_LIMIT);
+  d.read_failed = sum(SONDE_DROP_READ_FAILED);
+  return d;
+}
+
+}  // namespace sonde

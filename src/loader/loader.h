@@ -1,0 +1,67 @@
+// Opens, verifies and attaches sonde's BPF programs, polls the ring buffer
+// and owns the pid filter map: the only interface user space has to the kernel.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loader/event.h"
+
+struct sonde_bpf;
+struct ring_buffer;
+
+namespace sonde {
+
+struct LoaderOptions {
+  uint32_t capture_bytes = 4096;       // bytes captured per syscall (<= SONDE_MAX_CAPTURE)
+  bool trace_all = false;              // every process except sonde itself
+  uint32_t ringbuf_bytes = 8u << 20;   // power of two
+  uint32_t wakeup_bytes = 64u << 10;   // wake the poller once this much is queued
+};
+
+class Loader {
+ public:
+  using Callback = std::function<void(const Event&)>;
+
+  // Loads and attaches everything. On failure returns nullptr and sets
+  // *error to one sentence saying what is missing and how to fix it.
+  static std::unique_ptr<Loader> Open(const LoaderOptions& opts, std::string* error);
+  ~Loader();  // detaches every program
+
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  void SelectPid(uint32_t pid);
+  void UnselectPid(uint32_t pid);
+  // Forgets the kernel's state of a connection (after its process exited).
+  void ForgetConnection(uint32_t pid, int32_t fd);
+  // Deletes connection state of processes that no longer exist.
+  size_t SweepDeadProcesses();
+
+  // Waits up to timeout_ms for events, then delivers everything queued.
+  // Returns the number of events delivered, or -1 on error.
+  int Poll(int timeout_ms, const Callback& cb);
+
+  DropCounters ReadDrops() const;
+  size_t attached_programs() const { return links_; }
+  uint64_t malformed_events() const { return malformed_; }
+
+ private:
+  Loader() = default;
+  static int OnRecord(void* ctx, void* data, size_t size);
+
+  sonde_bpf* skel_ = nullptr;
+  ring_buffer* rb_ = nullptr;
+  size_t links_ = 0;
+  uint64_t malformed_ = 0;
+  const Callback* cb_ = nullptr;
+};
+
+// Mounts tracefs at /sys/kernel/tracing when it is not mounted (tracepoint
+// attachment needs it). Returns false with *error set when that fails.
+bool EnsureTracefs(std::string* error);
+
+}  // namespace sonde
