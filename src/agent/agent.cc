@@ -50,7 +50,7 @@ std::unique_ptr<ExportPipeline> MakeExporters(const Config& cfg) {
         exporters.push_back(std::make_unique<JsonlExporter>(o.path));
         break;
       case OutputSpec::Kind::kOtlp: {
-        OtlpGrpcOptions opts;
+        OtlpGrpcExporterOptions opts;
         opts.endpoint = cfg.otlp_endpoint;
         opts.headers = cfg.otlp_headers;
         opts.timeout = std::chrono::milliseconds(cfg.otlp_timeout_ms);
@@ -61,7 +61,7 @@ std::unique_ptr<ExportPipeline> MakeExporters(const Config& cfg) {
   }
   ExportPipelineOptions po;
   po.max_queue_size = cfg.bsp_max_queue;
-  po.max_batch_size = cfg.bsp_max_batch;
+  po.max_export_batch_size = cfg.bsp_max_batch;
   bool console_only = cfg.outputs.size() == 1 && cfg.outputs[0].kind == OutputSpec::Kind::kConsole;
   // A person at a terminal wants to see requests as they happen.
   po.schedule_delay = std::chrono::milliseconds(console_only ? std::min<uint32_t>(cfg.bsp_schedule_delay_ms, 500)

@@ -1,5 +1,7 @@
 #include "agent/config.h"
 
+#include "exporter/otlp_config.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -43,25 +45,6 @@ std::string ParseOutput(const std::string& v, OutputSpec* out) {
     return "invalid output '" + v + "' (expected console, otlp or jsonl:PATH)";
   }
   return {};
-}
-
-std::string UrlDecode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && isxdigit(s[i + 1]) && isxdigit(s[i + 2])) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t");
-  size_t e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
 // YAML helpers: every key is checked against the known set so a typo is an
@@ -188,11 +171,9 @@ std::string ApplyEnvironment(const std::map<std::string, std::string>& env, Conf
   if (!endpoint.empty()) cfg->otlp_endpoint = endpoint;
   std::string headers = get("OTEL_EXPORTER_OTLP_TRACES_HEADERS");
   if (headers.empty()) headers = get("OTEL_EXPORTER_OTLP_HEADERS");
-  for (const std::string& kv : SplitComma(headers)) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos) return "OTEL_EXPORTER_OTLP_HEADERS: '" + kv + "' is not key=value";
-    cfg->otlp_headers[Trim(UrlDecode(kv.substr(0, eq)))] = Trim(UrlDecode(kv.substr(eq + 1)));
-  }
+  std::vector<std::string> bad;
+  cfg->otlp_headers = ParseOtlpHeaders(headers, &bad);
+  if (!bad.empty()) return "OTEL_EXPORTER_OTLP_HEADERS: '" + bad.front() + "' is not key=value";
   auto num = [&](const char* key, uint32_t* dst) -> std::string {
     std::string v = get(key);
     if (v.empty()) return {};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "discovery/discovery.h"
+#include "exporter/otlp_config.h"
 
 namespace sonde {
 
@@ -28,7 +29,7 @@ struct Config {
   bool redact_query = true;
   // OTLP (from OTEL_* unless overridden)
   std::string otlp_endpoint;
-  std::map<std::string, std::string> otlp_headers;
+  OtlpHeaders otlp_headers;
   uint32_t otlp_timeout_ms = 10000;
   uint32_t bsp_schedule_delay_ms = 1000;
   uint32_t bsp_max_queue = 2048;

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <string>
 
 #include "agent/agent.h"
 #include "agent/config.h"
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
       fputs(sonde::UsageText(), stdout);
       return 0;
     case sonde::Command::kVersion:
-      printf("sonde %s\n", sonde::kSondeVersion);
+      printf("sonde %s\n", std::string(sonde::kTelemetrySdkVersion).c_str());
       return 0;
     case sonde::Command::kDoctor:
       return sonde::RunDoctor();

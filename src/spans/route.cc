@@ -167,7 +167,7 @@ std::string HeuristicRoute(std::string_view path, size_t max_segments) {
     }
   }
   if (segs.size() > n) out += "/*";
-  if (out.empty()) out = "/";
+  if (out.empty()) out.push_back('/');
   return out;
 }
 

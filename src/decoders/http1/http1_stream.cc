@@ -1,0 +1,450 @@
+#include "decoders/http1/http1_stream.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+namespace sonde::http1 {
+
+namespace {
+
+// Every buffered state gives up (invalid) before holding kMaxHeadBytes, so a
+// buffer this size always makes progress; chunks are appended piecewise to
+// keep it from growing past it.
+constexpr size_t kMaxBuffer = kMaxHeadBytes + 4096;
+
+void KeepFirstHeaders(HeaderList* headers) {
+  if (headers->size() > kMaxHeaders) headers->resize(kMaxHeaders);
+}
+
+}  // namespace
+
+MessageStream::MessageStream(Kind kind, StreamSink* sink, DecodeCounters* counters)
+    : kind_(kind), sink_(sink), counters_(counters) {}
+
+const HttpRequest* MessageStream::InProgressRequest() const {
+  if (kind_ != Kind::kRequests || !in_message_ || answered_) return nullptr;
+  return &req_;
+}
+
+void MessageStream::OnChunk(const DataChunk& chunk) {
+  if (state_ == State::kStopped) return;
+  const uint64_t captured = chunk.data.size();
+  const uint64_t len = std::max<uint64_t>(chunk.total_len, captured);
+  if (len == 0 || chunk.pos > std::numeric_limits<uint64_t>::max() - len) return;
+  uint64_t pos = chunk.pos;
+  if (!started_) {
+    // The first chunk seen defines the origin; whoever knows better (the
+    // tracker, when it saw the connection open) accounts for earlier loss.
+    started_ = true;
+    next_pos_ = pos;
+    buf_pos_ = pos;
+  }
+  const uint64_t end = pos + len;
+  if (end <= next_pos_) return;  // a repeat of bytes already seen
+  std::string_view data = chunk.data;
+  ChunkMeta meta{pos, chunk.ts_ns, chunk.tid};
+  if (pos < next_pos_) {
+    data.remove_prefix(static_cast<size_t>(std::min(next_pos_ - pos, captured)));
+    pos = next_pos_;
+  } else if (pos > next_pos_) {
+    ++counters_->gaps;
+    Skip(pos - next_pos_, meta);
+    next_pos_ = pos;
+  }
+  if (!data.empty()) {
+    meta.pos = pos;
+    Feed(data, meta);
+  }
+  Skip(end - pos - data.size(), meta);
+  next_pos_ = end;
+  buf_pos_ = next_pos_ - buf_.size();
+  if (buf_.empty()) num_metas_ = 0;
+}
+
+void MessageStream::Feed(std::string_view data, const ChunkMeta& meta) {
+  RememberMeta(meta);
+  while (!data.empty() && state_ != State::kStopped) {
+    if (buf_.empty()) {
+      // Common case: parse straight from the chunk, copy only an incomplete tail.
+      buf_pos_ = next_pos_;
+      size_t used = Run(data, next_pos_, meta);
+      next_pos_ += data.size();
+      std::string_view left = data.substr(std::min(used, data.size()));
+      buf_.assign(left);
+      buf_pos_ = next_pos_ - left.size();
+      data = {};
+    } else {
+      std::string_view piece = data.substr(0, kMaxBuffer - buf_.size());
+      buf_.append(piece);
+      data.remove_prefix(piece.size());
+      next_pos_ += piece.size();
+      size_t used = std::min(Run(buf_, buf_pos_, meta), buf_.size());
+      buf_.erase(0, used);
+      buf_pos_ += used;
+    }
+    if (buf_.size() >= kMaxBuffer) {
+      // Unreachable while every state honours its limit; kept as the bound of last resort.
+      counters_->bytes_skipped += buf_.size();
+      buf_.clear();
+      if (state_ != State::kResync) LoseSync();
+    }
+    // Drop metadata for bytes already consumed, keeping the entry covering buf_pos_.
+    size_t first = 0;
+    while (first + 1 < num_metas_ && metas_[first + 1].pos <= buf_pos_) ++first;
+    if (first > 0) {
+      std::copy(metas_ + first, metas_ + num_metas_, metas_);
+      num_metas_ -= first;
+    }
+  }
+  if (state_ == State::kStopped) buf_.clear();
+  if (buf_.empty() && buf_.capacity() > 4096) std::string().swap(buf_);
+}
+
+void MessageStream::RememberMeta(const ChunkMeta& meta) {
+  if (num_metas_ == kMaxMetas) {
+    metas_[kMaxMetas - 1] = meta;
+  } else {
+    metas_[num_metas_++] = meta;
+  }
+}
+
+MessageStream::ChunkMeta MessageStream::MetaAt(uint64_t pos) const {
+  ChunkMeta m = num_metas_ > 0 ? metas_[0] : ChunkMeta{};
+  for (size_t i = 1; i < num_metas_ && metas_[i].pos <= pos; ++i) m = metas_[i];
+  return m;
+}
+
+void MessageStream::Skip(uint64_t n, const ChunkMeta& meta) {
+  if (n == 0 || state_ == State::kStopped) return;
+  switch (state_) {
+    case State::kBody: {
+      uint64_t k = std::min(n, body_remaining_);
+      AddBody(k, meta.ts_ns);
+      body_remaining_ -= k;
+      n -= k;
+      if (body_remaining_ == 0) FinishMessage(meta.ts_ns);
+      if (n == 0) return;
+      break;
+    }
+    case State::kChunkData:
+      if (n <= body_remaining_) {
+        AddBody(n, meta.ts_ns);
+        body_remaining_ -= n;
+        if (body_remaining_ == 0) state_ = State::kChunkEnd;
+        return;
+      }
+      break;
+    case State::kUntilClose:
+      AddBody(n, meta.ts_ns);
+      return;
+    default:
+      break;
+  }
+  if (state_ == State::kStopped) return;
+  // Framing bytes fell into the hole; whatever is buffered is no longer contiguous.
+  counters_->bytes_skipped += n + buf_.size();
+  buf_.clear();
+  num_metas_ = 0;
+  if (state_ != State::kResync) LoseSync();
+}
+
+size_t MessageStream::Run(std::string_view view, uint64_t base, const ChunkMeta& meta) {
+  size_t off = 0;
+  for (;;) {
+    std::string_view rest = view.substr(off);
+    size_t used = 0;
+    switch (state_) {
+      case State::kStopped:
+        return view.size();
+      case State::kResync:
+        if (!StepResync(rest, &used)) return off + used;
+        off += used;
+        break;
+      case State::kHead:
+        if (rest.empty()) return off;
+        if (!StepHead(rest, base + off, meta, &used)) return off + used;
+        off += used;
+        break;
+      case State::kBody:
+      case State::kChunkData: {
+        if (rest.empty()) return off;
+        uint64_t n = std::min<uint64_t>(body_remaining_, rest.size());
+        AddBody(n, meta.ts_ns);
+        body_remaining_ -= n;
+        off += static_cast<size_t>(n);
+        if (body_remaining_ == 0) {
+          if (state_ == State::kBody) {
+            FinishMessage(meta.ts_ns);
+          } else {
+            state_ = State::kChunkEnd;
+          }
+        }
+        break;
+      }
+      case State::kChunkSize: {
+        uint64_t size = 0;
+        ParseState st = ParseChunkSizeLine(rest, &size, &used);
+        if (st == ParseState::kNeedsMoreData) return off;
+        if (st == ParseState::kInvalid) {
+          LoseSync();  // resync starts right here: the bad line may be the next message
+          break;
+        }
+        off += used;
+        last_ts_ = meta.ts_ns;
+        if (size == 0) {
+          state_ = State::kTrailers;
+          scan_from_ = 0;
+        } else {
+          body_remaining_ = size;
+          state_ = State::kChunkData;
+        }
+        break;
+      }
+      case State::kChunkEnd: {
+        ParseState st = ParseLineEnd(rest, &used);
+        if (st == ParseState::kNeedsMoreData) return off;
+        if (st == ParseState::kInvalid) {
+          LoseSync();
+          break;
+        }
+        off += used;
+        state_ = State::kChunkSize;
+        break;
+      }
+      case State::kTrailers: {
+        size_t end = FindBlockEnd(rest, &scan_from_);
+        if (end == std::string_view::npos) {
+          if (rest.size() <= kMaxHeadBytes) return off;
+          LoseSync();
+          break;
+        }
+        HeaderList* headers = kind_ == Kind::kRequests ? &req_.headers : &resp_.headers;
+        // Trailer fields join the header list: span building looks them up the same way.
+        if (end > kMaxHeadBytes || !ParseFields(rest.substr(0, end), headers)) {
+          LoseSync();
+          break;
+        }
+        KeepFirstHeaders(headers);
+        off += end;
+        FinishMessage(meta.ts_ns);
+        break;
+      }
+      case State::kUntilClose:
+        AddBody(rest.size(), meta.ts_ns);
+        return view.size();
+    }
+  }
+}
+
+bool MessageStream::StepResync(std::string_view rest, size_t* used) {
+  bool complete = false;
+  size_t p = FindMessageStart(rest, kind_ == Kind::kRequests, 0, &complete);
+  if (p == std::string_view::npos) p = rest.size();
+  counters_->bytes_skipped += p;
+  *used = p;
+  if (p == rest.size() || !complete) return false;  // keep a candidate prefix buffered
+  state_ = State::kHead;
+  start_line_checked_ = false;
+  scan_from_ = 0;
+  return true;
+}
+
+bool MessageStream::StepHead(std::string_view rest, uint64_t pos, const ChunkMeta& meta,
+                             size_t* used) {
+  auto invalid = [&] {
+    // Skip one byte so the search cannot find this same start again.
+    counters_->bytes_skipped += 1;
+    *used = 1;
+    EnterResync(true);
+    return true;
+  };
+  if (!start_line_checked_) {
+    // Stray line ends between messages are legal (RFC 9112 section 2.2).
+    size_t blank = 0;
+    while (blank < rest.size() && (rest[blank] == '\r' || rest[blank] == '\n')) ++blank;
+    if (blank > 0) {
+      *used = blank;
+      return true;
+    }
+    LineCheck lc = kind_ == Kind::kRequests ? CheckRequestLine(rest) : CheckStatusLine(rest);
+    if (lc == LineCheck::kInvalid) return invalid();
+    if (lc == LineCheck::kPrefix) return false;
+    start_line_checked_ = true;
+  }
+  size_t end = FindBlockEnd(rest, &scan_from_);
+  if (end == std::string_view::npos) {
+    if (rest.size() > kMaxHeadBytes) return invalid();
+    return false;
+  }
+  if (end > kMaxHeadBytes) return invalid();
+  std::string_view block = rest.substr(0, end);
+  ChunkMeta first = MetaAt(pos);
+  bool ok;
+  if (kind_ == Kind::kRequests) {
+    RequestHead head;
+    ok = ParseRequestHead(block, &head) && StartRequest(head, first);
+  } else {
+    ResponseHead head;
+    ok = ParseResponseHead(block, &head) && StartResponse(std::move(head), first);
+  }
+  if (!ok) return invalid();
+  start_line_checked_ = false;
+  scan_from_ = 0;
+  *used = end;
+  last_ts_ = meta.ts_ns;
+  if (state_ == State::kHead && in_message_) FinishMessage(meta.ts_ns);  // no body
+  return true;
+}
+
+bool MessageStream::StartRequest(const RequestHead& head, const ChunkMeta& first) {
+  BodyFraming framing;
+  if (!RequestFraming(head.headers, &framing)) return false;
+  req_ = HttpRequest{};
+  req_.method = head.method;
+  req_.target = head.target;
+  req_.version = head.version;
+  req_.headers = head.headers;
+  KeepFirstHeaders(&req_.headers);
+  req_.start_ns = first.ts_ns;
+  req_.tid = first.tid;
+  in_message_ = true;
+  answered_ = false;
+  switch (framing.kind) {
+    case BodyKind::kLength:
+      body_remaining_ = framing.length;
+      state_ = State::kBody;
+      break;
+    case BodyKind::kChunked:
+      state_ = State::kChunkSize;
+      break;
+    default:  // requests never run until close
+      state_ = State::kHead;
+      break;
+  }
+  return true;
+}
+
+bool MessageStream::StartResponse(ResponseHead&& head, const ChunkMeta& first) {
+  if (head.status < 100) return false;
+  if (head.status < 200 && head.status != 101) {
+    return true;  // interim (100 Continue, 103 Early Hints): the final response follows
+  }
+  std::string_view method = sink_->MethodForNextResponse();
+  BodyFraming framing;
+  upgrade_after_ = head.status == 101 ||
+                   (method == "CONNECT" && head.status >= 200 && head.status < 300);
+  if (upgrade_after_) {
+    framing = {};  // whatever follows belongs to the new protocol
+  } else if (!ResponseFraming(head.headers, head.status, method, &framing)) {
+    return false;
+  }
+  resp_ = HttpResponse{};
+  resp_.status = head.status;
+  resp_.reason = std::move(head.reason);
+  resp_.version = std::move(head.version);
+  resp_.headers = std::move(head.headers);
+  KeepFirstHeaders(&resp_.headers);
+  resp_.start_ns = first.ts_ns;
+  resp_.tid = first.tid;
+  in_message_ = true;
+  switch (framing.kind) {
+    case BodyKind::kLength:
+      body_remaining_ = framing.length;
+      state_ = State::kBody;
+      break;
+    case BodyKind::kChunked:
+      state_ = State::kChunkSize;
+      break;
+    case BodyKind::kUntilClose:
+      state_ = State::kUntilClose;
+      break;
+    case BodyKind::kNone:
+      state_ = State::kHead;
+      break;
+  }
+  return true;
+}
+
+void MessageStream::AddBody(uint64_t n, uint64_t ts_ns) {
+  if (n == 0) return;
+  if (kind_ == Kind::kRequests) {
+    req_.body_size += n;
+  } else {
+    resp_.body_size += n;
+  }
+  last_ts_ = ts_ns;
+}
+
+void MessageStream::FinishMessage(uint64_t end_ts) {
+  if (kind_ == Kind::kRequests) {
+    req_.end_ns = end_ts;
+  } else {
+    resp_.end_ns = end_ts;
+  }
+  Emit(true);
+  start_line_checked_ = false;
+  scan_from_ = 0;
+  if (upgrade_after_) {
+    upgraded_ = true;
+    Stop();
+  } else {
+    state_ = State::kHead;
+  }
+}
+
+void MessageStream::Emit(bool complete) {
+  if (!in_message_) return;
+  in_message_ = false;
+  if (kind_ == Kind::kRequests) {
+    if (!answered_) sink_->OnRequest(std::move(req_), complete);
+    answered_ = false;
+  } else {
+    sink_->OnResponse(std::move(resp_));
+  }
+}
+
+void MessageStream::LoseSync() {
+  if (in_message_) {
+    if (kind_ == Kind::kRequests) {
+      req_.end_ns = last_ts_;
+    } else {
+      resp_.end_ns = last_ts_;
+    }
+    Emit(false);
+  }
+  EnterResync(true);
+}
+
+void MessageStream::EnterResync(bool count) {
+  state_ = State::kResync;
+  start_line_checked_ = false;
+  scan_from_ = 0;
+  upgrade_after_ = false;
+  if (count) ++counters_->resyncs;
+}
+
+void MessageStream::OnClose(uint64_t ts_ns) {
+  if (state_ == State::kStopped) return;
+  if (in_message_) {
+    // A body delimited by close is complete now; any other body was cut short.
+    bool complete = state_ == State::kUntilClose;
+    if (kind_ == Kind::kRequests) {
+      req_.end_ns = last_ts_;
+    } else {
+      resp_.end_ns = last_ts_;
+    }
+    Emit(complete);
+  }
+  counters_->bytes_skipped += buf_.size();
+  Stop();
+}
+
+void MessageStream::Stop() {
+  state_ = State::kStopped;
+  in_message_ = false;
+  std::string().swap(buf_);
+  num_metas_ = 0;
+}
+
+}  // namespace sonde::http1

@@ -1,0 +1,123 @@
+// One direction of an HTTP/1 connection: turns position-tagged chunks into
+// complete requests or responses. Handles overlap, lost events (gaps), the
+// uncaptured tails of large syscalls (holes), framing, and resync after
+// anything it cannot follow. Pairing lives in http1_decoder.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/types.h"
+#include "decoders/http1/http1_parser.h"
+#include "decoders/message.h"
+#include "decoders/stream_decoder.h"
+
+namespace sonde::http1 {
+
+// Receives what a MessageStream produces. Implemented by the pairing layer.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // `complete` is false when the body was cut short (close, lost sync).
+  virtual void OnRequest(HttpRequest&& req, bool complete) = 0;
+  // Final responses only: informational 1xx (other than 101) are dropped.
+  virtual void OnResponse(HttpResponse&& resp) = 0;
+  // The method of the request the next response answers; empty when unknown.
+  virtual std::string_view MethodForNextResponse() = 0;
+};
+
+class MessageStream {
+ public:
+  enum class Kind : uint8_t { kRequests, kResponses };
+
+  MessageStream(Kind kind, StreamSink* sink, DecodeCounters* counters);
+
+  void OnChunk(const DataChunk& chunk);
+  void OnClose(uint64_t ts_ns);
+  // After 101 Switching Protocols or a CONNECT tunnel: no more HTTP here.
+  void Stop();
+
+  bool stopped() const { return state_ == State::kStopped; }
+  // Set once a response switched protocols (101, or 2xx to CONNECT).
+  bool upgraded() const { return upgraded_; }
+  // The request whose head is parsed but whose body is still arriving.
+  const HttpRequest* InProgressRequest() const;
+  // The in-progress request got its response early (e.g. 413 before the body
+  // was read): don't emit it again when its body completes.
+  void MarkInProgressAnswered() { answered_ = true; }
+  size_t buffered_bytes() const { return buf_.capacity(); }
+
+ private:
+  enum class State : uint8_t {
+    kHead,        // waiting for a start line + header block
+    kBody,        // Content-Length body, body_remaining_ bytes to go
+    kChunkSize,   // chunk-size line
+    kChunkData,   // body_remaining_ bytes of chunk data
+    kChunkEnd,    // EOL after chunk data
+    kTrailers,    // trailer section after the last chunk
+    kUntilClose,  // response body delimited by connection close
+    kResync,      // searching for the next plausible start line
+    kStopped,
+  };
+
+  struct ChunkMeta {
+    uint64_t pos = 0;
+    uint64_t ts_ns = 0;
+    uint32_t tid = 0;
+  };
+
+  // Captured bytes contiguous with what came before.
+  void Feed(std::string_view data, const ChunkMeta& meta);
+  // `n` bytes that exist on the wire but were not captured.
+  void Skip(uint64_t n, const ChunkMeta& meta);
+  // Runs the state machine over `view` (starting at stream position `base`);
+  // returns how many bytes it consumed.
+  size_t Run(std::string_view view, uint64_t base, const ChunkMeta& meta);
+  // Each returns false when it needs more bytes than `rest` has.
+  bool StepHead(std::string_view rest, uint64_t pos, const ChunkMeta& meta, size_t* used);
+  bool StepResync(std::string_view rest, size_t* used);
+  bool StartRequest(const RequestHead& head, const ChunkMeta& meta);
+  bool StartResponse(ResponseHead&& head, const ChunkMeta& meta);
+  void FinishMessage(uint64_t end_ts);
+  // Framing lost mid-stream: emit what is known of the current message, then resync.
+  void LoseSync();
+  void EnterResync(bool count);
+  void Emit(bool complete);
+  void AddBody(uint64_t n, uint64_t ts_ns);
+  ChunkMeta MetaAt(uint64_t pos) const;
+  void RememberMeta(const ChunkMeta& meta);
+
+  const Kind kind_;
+  StreamSink* const sink_;
+  DecodeCounters* const counters_;
+
+  State state_ = State::kHead;
+  bool started_ = false;
+  uint64_t next_pos_ = 0;  // stream position expected next
+  std::string buf_;        // unconsumed captured bytes, starting at buf_pos_
+  uint64_t buf_pos_ = 0;
+  size_t scan_from_ = 0;        // FindBlockEnd progress within the current unit
+  bool start_line_checked_ = false;
+
+  // Chunk metadata for the bytes in buf_, so a message's first byte gets the
+  // timestamp of the syscall that carried it. Small and bounded: when full,
+  // the newest entry overwrites the last one, which keeps the first and the
+  // latest accurate.
+  static constexpr size_t kMaxMetas = 32;
+  ChunkMeta metas_[kMaxMetas];
+  size_t num_metas_ = 0;
+
+  // The message being decoded (valid from head parsed to finished).
+  bool in_message_ = false;
+  bool answered_ = false;
+  bool upgraded_ = false;
+  bool upgrade_after_ = false;  // stop once this response is finished
+  HttpRequest req_;
+  HttpResponse resp_;
+  uint64_t body_remaining_ = 0;
+  uint64_t last_ts_ = 0;  // ts of the latest chunk that carried bytes of this message
+};
+
+}  // namespace sonde::http1

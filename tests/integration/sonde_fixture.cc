@@ -1,0 +1,96 @@
+#include "sonde_fixture.h"
+
+#include <csignal>
+#include <sstream>
+#include <thread>
+
+namespace sonde::testing {
+
+std::vector<ClientResult> ParseResults(const std::string& out) {
+  std::vector<ClientResult> r;
+  std::istringstream is(out);
+  std::string line;
+  while (std::getline(is, line)) {
+    std::istringstream ls(line);
+    std::string tag;
+    ClientResult c;
+    if (ls >> tag >> c.path >> c.status >> c.start_ns >> c.end_ns && tag == "RESULT") r.push_back(c);
+  }
+  return r;
+}
+
+void SondeTest::SetUp() {
+  ASSERT_EQ(geteuid(), 0u) << "the integration tests load sonde's BPF programs and need root: run them as root "
+                              "(sudo ctest, or the README's test command)";
+  receiver_ = std::make_unique<OtlpTestReceiver>();
+}
+
+void SondeTest::TearDown() {
+  if (sonde_) StopSonde();
+}
+
+void SondeTest::StartSonde(std::vector<std::string> args, std::vector<std::string> env) {
+  std::vector<std::string> argv = {BinaryDir() + "/sonde", "--output", "otlp"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  env.push_back("OTEL_EXPORTER_OTLP_ENDPOINT=http://" + receiver_->endpoint());
+  env.push_back("OTEL_BSP_SCHEDULE_DELAY=100");
+  sonde_ = std::make_unique<Child>(argv, env, Child::Capture::kStderr);
+  std::string line;
+  ASSERT_TRUE(sonde_->WaitForLine("sonde ready", milliseconds(30000), &line))
+      << "sonde did not become ready; it printed:\n" << sonde_->seen();
+}
+
+void SondeTest::StopSonde() {
+  sonde_->Signal(SIGTERM);
+  int code = sonde_->Wait(milliseconds(15000));
+  EXPECT_EQ(code, 0) << "sonde printed:\n" << sonde_->seen() << sonde_->ReadAll(milliseconds(100));
+  sonde_.reset();
+}
+
+std::vector<ReceivedSpan> SondeTest::SpansOf(pid_t pid, size_t n, int kind, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + milliseconds(timeout_ms);
+  std::vector<ReceivedSpan> out;
+  for (;;) {
+    out.clear();
+    for (auto& s : receiver_->Spans()) {
+      auto it = s.resource.find("process.pid");
+      if (it == s.resource.end() || it->second != std::to_string(pid)) continue;
+      if (kind && s.kind != kind) continue;
+      out.push_back(s);
+    }
+    if (out.size() >= n || std::chrono::steady_clock::now() > deadline) return out;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+std::vector<ReceivedSpan> SondeTest::SettledSpansOf(pid_t pid, int kind) {
+  std::this_thread::sleep_for(milliseconds(600));
+  return SpansOf(pid, 0, kind, 0);
+}
+
+const ReceivedSpan* OneNamed(const std::vector<ReceivedSpan>& spans, const std::string& name) {
+  const ReceivedSpan* found = nullptr;
+  int count = 0;
+  for (auto& s : spans)
+    if (s.name == name) {
+      found = &s;
+      ++count;
+    }
+  EXPECT_EQ(count, 1) << "spans named '" << name << "' among:\n" << Describe(spans);
+  return count == 1 ? found : nullptr;
+}
+
+std::string Describe(const std::vector<ReceivedSpan>& spans) {
+  std::ostringstream os;
+  for (auto& s : spans) {
+    os << "  kind=" << s.kind << " name='" << s.name << "' status=" << s.status_code;
+    for (const char* k : {"url.path", "http.response.status_code", "error.type"}) {
+      auto it = s.attributes.find(k);
+      if (it != s.attributes.end()) os << " " << k << "=" << it->second;
+    }
+    os << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace sonde::testing
