@@ -65,13 +65,36 @@ static __always_inline __u32 copy_iov(__u8* dst, __u64 iov_ptr, __u64 iovcnt, __
   return off;
 }
 
-static __always_inline int exit_data(long ret) {
+/* A syscall that was already blocked when sonde attached (a server thread
+ * waiting in read() on a connection that predates sonde) has no saved
+ * arguments; they are still in the task's saved user registers. */
+static __always_inline int args_from_regs(__u64 id, __u8 kind, __u8 dir, struct call_args* a) {
+  if (!is_selected(id >> 32)) return -1;
+  struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
+  if (!regs) return -1;
+  a->fd = (__s32)BPF_CORE_READ(regs, di);
+  a->ptr = BPF_CORE_READ(regs, si);
+  a->count = (__u32)BPF_CORE_READ(regs, dx);
+  a->kind = kind;
+  a->dir = dir;
+  a->enter_ns = bpf_ktime_get_ns();
+  __u64 key = conn_key(id >> 32, a->fd);
+  if (bpf_map_lookup_elem(&conns, &key)) return 0;
+  struct sock* sk = fd_to_tcp_sock(a->fd);
+  if (!sk || !track_conn(id >> 32, a->fd, sk, SONDE_ROLE_UNKNOWN)) return -1;
+  return 0;
+}
+
+static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   __u64 id = bpf_get_current_pid_tgid();
+  struct call_args a = {};
   struct call_args* ap = bpf_map_lookup_elem(&inflight, &id);
-  if (!ap) return 0;
-  struct call_args a = *ap;
-  bpf_map_delete_elem(&inflight, &id);
+  if (ap) {
+    a = *ap;
+    bpf_map_delete_elem(&inflight, &id);
+  }
   if (ret <= 0) return 0;
+  if (!ap && args_from_regs(id, kind, dir_hint, &a)) return 0;
 
   __u32 tgid = id >> 32;
   __u64 key = conn_key(tgid, a.fd);
@@ -133,7 +156,7 @@ static __always_inline int exit_data(long ret) {
                       kind, dir);                                                  \
   }                                                                                \
   SEC("tracepoint/syscalls/sys_exit_" #name)                                       \
-  int exit_##name(struct trace_event_raw_sys_exit* ctx) { return exit_data(ctx->ret); }
+  int exit_##name(struct trace_event_raw_sys_exit* ctx) { return exit_data(ctx->ret, kind, dir); }
 
 DATA_PROGS(read, 0, 1, -1, ARG_BUF, SONDE_DIR_INGRESS)
 DATA_PROGS(write, 0, 1, -1, ARG_BUF, SONDE_DIR_EGRESS)

@@ -58,14 +58,19 @@ std::string CheckKeys(const YAML::Node& node, const std::string& where, const st
   return {};
 }
 
-std::vector<std::string> AsStrings(const YAML::Node& n) {
+struct ConfigError {
+  std::string message;
+};
+
+std::vector<std::string> AsStrings(const YAML::Node& n, const char* key) {
   std::vector<std::string> out;
+  if (!n.IsDefined() || n.IsNull()) return out;
   if (n.IsSequence())
     for (const auto& e : n) out.push_back(e.as<std::string>());
   else if (n.IsScalar())
     out.push_back(n.as<std::string>());
-  else if (!n.IsNull())
-    throw YAML::Exception(n.Mark(), "expected a string or a list of strings");
+  else
+    throw ConfigError{std::string("'") + key + "' must be a string or a list of strings"};
   return out;
 }
 
@@ -115,13 +120,13 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
     if (!err.empty()) return origin + ": " + err;
     if (auto sel = root["select"]) {
       if (!(err = CheckKeys(sel, "select", {"pids", "exe", "ports"})).empty()) return origin + ": " + err;
-      for (const auto& s : AsStrings(sel["pids"])) {
+      for (const auto& s : AsStrings(sel["pids"], "select.pids")) {
         uint64_t v;
         if (!ParseUint(s, 0x7fffffff, &v) || v == 0) return origin + ": invalid pid '" + s + "' in select.pids";
         cfg->select.pids.push_back(static_cast<uint32_t>(v));
       }
-      for (const auto& s : AsStrings(sel["exe"])) cfg->select.exes.push_back(s);
-      for (const auto& s : AsStrings(sel["ports"])) {
+      for (const auto& s : AsStrings(sel["exe"], "select.exe")) cfg->select.exes.push_back(s);
+      for (const auto& s : AsStrings(sel["ports"], "select.ports")) {
         uint64_t v;
         if (!ParseUint(s, 65535, &v) || v == 0) return origin + ": invalid port '" + s + "' in select.ports";
         cfg->select.ports.push_back(static_cast<uint16_t>(v));
@@ -142,19 +147,26 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
                                           "redact_query"}))
                .empty())
         return origin + ": " + err;
-      for (const auto& s : AsStrings(http["routes"])) cfg->routes.push_back(s);
-      for (const auto& s : AsStrings(http["capture_request_headers"])) cfg->capture_request_headers.push_back(s);
-      for (const auto& s : AsStrings(http["capture_response_headers"])) cfg->capture_response_headers.push_back(s);
-      if (http["redact_query"]) cfg->redact_query = http["redact_query"].as<bool>();
+      for (const auto& s : AsStrings(http["routes"], "http.routes")) cfg->routes.push_back(s);
+      for (const auto& s : AsStrings(http["capture_request_headers"], "http.capture_request_headers")) cfg->capture_request_headers.push_back(s);
+      for (const auto& s : AsStrings(http["capture_response_headers"], "http.capture_response_headers")) cfg->capture_response_headers.push_back(s);
+      if (http["redact_query"]) {
+        bool v;
+        if (!YAML::convert<bool>::decode(http["redact_query"], v))
+          return origin + ": http.redact_query must be true or false";
+        cfg->redact_query = v;
+      }
     }
     if (auto out = root["output"]) {
-      for (const auto& s : AsStrings(out)) {
+      for (const auto& s : AsStrings(out, "output")) {
         OutputSpec spec;
         if (!(err = ParseOutput(s, &spec)).empty()) return origin + ": output: " + err;
         cfg->outputs.push_back(spec);
       }
     }
     if (root["log_level"]) cfg->log_level = root["log_level"].as<std::string>();
+  } catch (const ConfigError& e) {
+    return origin + ": " + e.message;
   } catch (const YAML::Exception& e) {
     return origin + ": " + e.what();
   }

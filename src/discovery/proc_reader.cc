@@ -38,11 +38,19 @@ std::string Basename(const std::string& p) {
 }  // namespace
 
 Runtime DetectRuntime(const std::string& exe_path, const std::string& maps) {
-  std::string base = Basename(exe_path);
+  std::string exe = exe_path;
+  const std::string deleted = " (deleted)";
+  if (exe.size() >= deleted.size() && exe.compare(exe.size() - deleted.size(), deleted.size(), deleted) == 0)
+    exe.resize(exe.size() - deleted.size());
+  std::string base = Basename(exe);
   if (base.rfind("python", 0) == 0) return Runtime::kPython;
   if (base == "node" || base == "nodejs") return Runtime::kNode;
-  if (maps.find("libstdc++") != std::string::npos || maps.find("libc++.so") != std::string::npos)
+  // Embedded runtimes (uwsgi, electron-like hosts) are told by their libraries.
+  if (maps.find("/libpython") != std::string::npos) return Runtime::kPython;
+  if (maps.find("/libnode.so") != std::string::npos) return Runtime::kNode;
+  if (maps.find("/libstdc++.so") != std::string::npos || maps.find("/libc++.so") != std::string::npos)
     return Runtime::kCpp;
+  if (exe.empty() && maps.empty()) return Runtime::kUnknown;
   return Runtime::kNative;
 }
 

@@ -173,7 +173,7 @@ class Printer {
 
   // HTTP or gRPC status code when there is one, else the span status.
   void Status(const Span& s) {
-    bool error = s.status == StatusCode::kError;
+    const bool error = s.status == StatusCode::kError;
     std::string text;
     if (const AttrValue* v = FindAttr(s.attributes, "http.response.status_code")) {
       AppendValue(text, *v);
@@ -181,11 +181,12 @@ class Printer {
       text = "grpc=";
       AppendValue(text, *g);
     } else {
-      text = s.status == StatusCode::kError ? "ERROR" : s.status == StatusCode::kOk ? "OK" : "-";
+      text = error ? "ERROR" : s.status == StatusCode::kOk ? "OK" : "-";
     }
-    Paint(error ? kRed : s.status == StatusCode::kOk ? kGreen : "");
+    const char* color = error ? kRed : s.status == StatusCode::kOk ? kGreen : nullptr;
+    Paint(color);
     out_ += text;
-    Paint(error || s.status == StatusCode::kOk ? kReset : "");
+    if (color) Paint(kReset);
   }
 
   void Details(const Span& s, const std::string& indent) {

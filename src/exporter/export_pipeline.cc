@@ -67,8 +67,9 @@ void ExportPipeline::Shutdown() {
   accepting_.store(false, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-    stop_deadline_ = Clock::now() + options_.export_timeout;
+    stop_deadline_.store((Clock::now() + options_.export_timeout).time_since_epoch().count(),
+                         std::memory_order_relaxed);
+    stop_.store(true, std::memory_order_release);
   }
   work_cv_.notify_one();
   // Bounded: the thread gives up exporting at stop_deadline_, and a single
@@ -97,6 +98,11 @@ ExportPipelineStats ExportPipeline::stats() const {
   s.dropped_queue_full = dropped_queue_full_.load(std::memory_order_relaxed);
   s.dropped_shutdown = dropped_shutdown_.load(std::memory_order_relaxed);
   return s;
+}
+
+bool ExportPipeline::PastStopDeadline() const {
+  if (!stop_.load(std::memory_order_acquire)) return false;
+  return Clock::now().time_since_epoch().count() >= stop_deadline_.load(std::memory_order_relaxed);
 }
 
 void ExportPipeline::MarkProcessed(uint64_t n) {
@@ -140,24 +146,25 @@ void ExportPipeline::Run() {
     bool stopping;
     bool flushing;
     uint64_t flush_target;
-    Clock::time_point stop_deadline;
     {
       std::unique_lock<std::mutex> lock(mu_);
       work_cv_.wait_until(lock, next_export, [&] {
-        return stop_ || flush_target_ > processed_.load(std::memory_order_acquire) ||
+        return stop_.load(std::memory_order_acquire) ||
+               flush_target_ > processed_.load(std::memory_order_acquire) ||
                batch.size() + queue_.SizeApprox() >= batch_size;
       });
       wake_pending_.store(false, std::memory_order_release);
-      stopping = stop_;
+      stopping = stop_.load(std::memory_order_acquire);
       flush_target = flush_target_;
       flushing = flush_target > processed_.load(std::memory_order_acquire);
-      stop_deadline = stop_deadline_;
     }
     // A partial batch goes out only on the timer, a flush or a stop.
     const bool drain_all = stopping || flushing || Clock::now() >= next_export;
 
     for (;;) {
-      if (stopping && Clock::now() >= stop_deadline) break;
+      // Checked before every batch, not only after a wait: a thread busy
+      // with a long backlog must still notice Shutdown's deadline.
+      if (PastStopDeadline()) break;
       while (batch.size() < batch_size) {
         std::optional<Span> s = queue_.TryPop();
         if (!s) break;
@@ -173,7 +180,7 @@ void ExportPipeline::Run() {
     if (drain_all && !stopping && Clock::now() >= next_export) {
       next_export = Clock::now() + options_.schedule_delay;
     }
-    if (stopping) break;
+    if (stopping || PastStopDeadline()) break;
     if (flushing && batch.empty() && queue_.SizeApprox() == 0) {
       // Everything visible is exported but the flush target is not reached:
       // a producer has reserved a slot and not finished writing it yet. Give

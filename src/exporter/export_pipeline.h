@@ -83,6 +83,7 @@ class ExportPipeline {
   using Clock = std::chrono::steady_clock;
 
   void Run();
+  bool PastStopDeadline() const;
   void ExportBatch(std::vector<Span>& batch);
   void MarkProcessed(uint64_t n);
 
@@ -108,10 +109,12 @@ class ExportPipeline {
   std::mutex mu_;
   std::condition_variable work_cv_;  // exporter thread waits for work
   std::condition_variable done_cv_;  // Flush waits for progress
-  uint64_t flush_target_ = 0;        // guarded by mu_
-  bool stop_ = false;                // guarded by mu_
-  Clock::time_point stop_deadline_;  // guarded by mu_
-  bool thread_done_ = false;         // guarded by mu_
+  uint64_t flush_target_ = 0;   // guarded by mu_
+  bool thread_done_ = false;    // guarded by mu_
+  // Atomic rather than guarded: the exporter thread checks them between
+  // batches without taking the mutex. The deadline is written before stop_.
+  std::atomic<bool> stop_{false};
+  std::atomic<Clock::rep> stop_deadline_{0};
 
   std::mutex shutdown_mu_;  // serializes Shutdown callers
   std::thread thread_;

@@ -139,6 +139,13 @@ uint64_t HttpSpanBuilder::ToUnix(uint64_t mono_ns) const {
   return t < 0 ? 0 : static_cast<uint64_t>(t);
 }
 
+bool HttpSpanBuilder::IsKnownMethod(std::string_view method) const {
+  if (opts_.known_methods.empty()) return IsKnownHttpMethod(method);
+  for (const std::string& m : opts_.known_methods)
+    if (m == method) return true;
+  return false;
+}
+
 Span HttpSpanBuilder::Build(const Message& m, std::shared_ptr<const Resource> resource,
                             const std::optional<TraceContext>& parent) {
   Span s;
@@ -179,7 +186,7 @@ Span HttpSpanBuilder::Build(const Message& m, std::shared_ptr<const Resource> re
 
   // Name.
   const RequestTarget target = SplitRequestTarget(req.target);
-  const bool known_method = IsKnownHttpMethod(req.method);
+  const bool known_method = IsKnownMethod(req.method);
   const RouteResult route = routes_.MatchPath(target.path);
   if (!known_method) {
     s.name = "HTTP";

@@ -70,6 +70,10 @@ struct HttpSpanOptions {
   // url.query "a=1&b=2" -> "a=REDACTED&b=REDACTED". Keys stay; a bare item
   // ("?flag") stays unless it looks like an id or token.
   bool redact_query_values = true;
+  // Replaces (does not extend) the default known methods, case-sensitive;
+  // empty = RFC 9110 + PATCH. The semantic conventions require this
+  // override (OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, parsed by the agent).
+  std::vector<std::string> known_methods;
 };
 
 // True for the methods of RFC 9110 and PATCH (RFC 5789), case-sensitive.
@@ -101,6 +105,7 @@ class HttpSpanBuilder {
 
  private:
   uint64_t ToUnix(uint64_t mono_ns) const;
+  bool IsKnownMethod(std::string_view method) const;
 
   HttpSpanOptions opts_;
   RouteMatcher routes_;

@@ -192,19 +192,6 @@ void AddStr(Attributes* a, std::string key, std::string value) {
 
 }  // namespace
 
-Runtime DetectRuntime(std::string_view exe_path, std::string_view maps) {
-  std::string_view base = Basename(CleanExePath(exe_path));
-  if (IsPythonExe(base)) return Runtime::kPython;
-  if (IsNodeExe(base)) return Runtime::kNode;
-  if (maps.find("/libpython") != std::string_view::npos) return Runtime::kPython;
-  if (maps.find("/libnode.so") != std::string_view::npos) return Runtime::kNode;
-  if (maps.find("/libstdc++.so") != std::string_view::npos ||
-      maps.find("/libc++.so") != std::string_view::npos)
-    return Runtime::kCpp;
-  if (exe_path.empty() && maps.empty()) return Runtime::kUnknown;
-  return Runtime::kNative;
-}
-
 Attributes ParseOtelResourceAttributes(std::string_view value) {
   Attributes out;
   size_t start = 0;

@@ -15,14 +15,6 @@ inline constexpr std::string_view kTelemetrySdkVersion = "0.1.0";
 // `telemetry.sdk.name`.
 inline constexpr std::string_view kTelemetrySdkName = "sonde";
 
-// Which runtime a process runs, from its executable and /proc/<pid>/maps:
-//  - executable basename python, python3, python3.12, ... -> kPython;
-//  - node / nodejs -> kNode;
-//  - otherwise libpython mapped (an embedding host such as uwsgi) -> kPython,
-//    libnode mapped -> kNode;
-//  - otherwise libstdc++ or libc++ mapped -> kCpp;
-//  - otherwise kNative.
-Runtime DetectRuntime(std::string_view exe_path, std::string_view maps_contents);
 
 // Parses an OTEL_RESOURCE_ATTRIBUTES value, "k1=v1,k2=v2": spaces around
 // keys and values are trimmed, values are percent-decoded, empty members are

@@ -195,6 +195,24 @@ LineCheck CheckStatusLine(std::string_view buf) {
   return buf[i + 1] == '\n' ? LineCheck::kValid : LineCheck::kInvalid;
 }
 
+LineCheck CheckStartLine(std::string_view buf, bool requests, size_t* scan) {
+  // Longest line either check can still call a prefix: method or status,
+  // target or reason, version and EOL.
+  constexpr size_t kLongestLine = kMaxMethodBytes + kMaxStartLineBytes + 16;
+  constexpr size_t kQuickLook = 64;
+  auto check = [requests](std::string_view b) {
+    return requests ? CheckRequestLine(b) : CheckStatusLine(b);
+  };
+  size_t nl = buf.find('\n', std::min(*scan, buf.size()));
+  if (nl == std::string_view::npos) {
+    *scan = buf.size();
+    if (buf.size() > kLongestLine) return LineCheck::kInvalid;
+    return check(buf.substr(0, kQuickLook)) == LineCheck::kInvalid ? LineCheck::kInvalid
+                                                                   : LineCheck::kPrefix;
+  }
+  return check(buf.substr(0, nl + 1));
+}
+
 StartKind ClassifyStart(std::string_view data) {
   if (data.empty()) return StartKind::kMaybe;
   LineCheck req = CheckRequestLine(data);

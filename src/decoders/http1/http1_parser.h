@@ -30,6 +30,12 @@ LineCheck CheckRequestLine(std::string_view buf);
 // "HTTP/1.x SP 3DIGIT [SP reason]" EOL.
 LineCheck CheckStatusLine(std::string_view buf);
 
+// The same checks, cheap to repeat as a line arrives piece by piece: *scan
+// remembers how far the search for the line end got (start it at 0). Until
+// the line is complete only its first bytes are checked, so a bad byte deep
+// in a long target is found when the line ends or grows past the limit.
+LineCheck CheckStartLine(std::string_view buf, bool requests, size_t* scan);
+
 // What the first bytes of a direction of a connection look like.
 enum class StartKind { kNo, kMaybe, kRequest, kResponse };
 StartKind ClassifyStart(std::string_view data);

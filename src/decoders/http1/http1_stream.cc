@@ -87,7 +87,11 @@ void MessageStream::Feed(std::string_view data, const ChunkMeta& meta) {
       // Unreachable while every state honours its limit; kept as the bound of last resort.
       counters_->bytes_skipped += buf_.size();
       buf_.clear();
-      if (state_ != State::kResync) LoseSync();
+      if (state_ != State::kResync) {
+    LoseSync();
+  } else {
+    EnterResync(false);  // a kept candidate is no longer contiguous
+  }
     }
     // Drop metadata for bytes already consumed, keeping the entry covering buf_pos_.
     size_t first = 0;
@@ -146,7 +150,11 @@ void MessageStream::Skip(uint64_t n, const ChunkMeta& meta) {
   counters_->bytes_skipped += n + buf_.size();
   buf_.clear();
   num_metas_ = 0;
-  if (state_ != State::kResync) LoseSync();
+  if (state_ != State::kResync) {
+    LoseSync();
+  } else {
+    EnterResync(false);  // a kept candidate is no longer contiguous
+  }
 }
 
 size_t MessageStream::Run(std::string_view view, uint64_t base, const ChunkMeta& meta) {
@@ -238,14 +246,39 @@ size_t MessageStream::Run(std::string_view view, uint64_t base, const ChunkMeta&
 }
 
 bool MessageStream::StepResync(std::string_view rest, size_t* used) {
+  const bool requests = kind_ == Kind::kRequests;
+  size_t from = 0;
   bool complete = false;
-  size_t p = FindMessageStart(rest, kind_ == Kind::kRequests, 0, &complete);
+  size_t p = std::string_view::npos;
+  if (resync_candidate_) {
+    // Re-check the kept candidate incrementally rather than rescanning it.
+    LineCheck lc = CheckStartLine(rest, requests, &scan_from_);
+    if (lc == LineCheck::kPrefix) {
+      *used = 0;
+      return false;
+    }
+    resync_candidate_ = false;
+    scan_from_ = 0;
+    if (lc == LineCheck::kValid) {
+      p = 0;
+      complete = true;
+    } else {
+      from = 1;
+    }
+  }
+  if (p == std::string_view::npos) p = FindMessageStart(rest, requests, from, &complete);
   if (p == std::string_view::npos) p = rest.size();
   counters_->bytes_skipped += p;
   *used = p;
-  if (p == rest.size() || !complete) return false;  // keep a candidate prefix buffered
+  if (p == rest.size()) return false;
+  if (!complete) {
+    // Keep the candidate buffered; the next check resumes after what was scanned.
+    resync_candidate_ = true;
+    scan_from_ = rest.size() - p;
+    return false;
+  }
   state_ = State::kHead;
-  start_line_checked_ = false;
+  start_line_checked_ = true;
   scan_from_ = 0;
   return true;
 }
@@ -253,9 +286,13 @@ bool MessageStream::StepResync(std::string_view rest, size_t* used) {
 bool MessageStream::StepHead(std::string_view rest, uint64_t pos, const ChunkMeta& meta,
                              size_t* used) {
   auto invalid = [&] {
-    // Skip one byte so the search cannot find this same start again.
-    counters_->bytes_skipped += 1;
-    *used = 1;
+    // Skip at least one byte so the search cannot find this same start again.
+    // When the start line itself was fine, skip all of it: its suffixes
+    // ("ET /a HTTP/1.1") look like start lines too.
+    size_t nl = rest.find('\n');
+    size_t skip = start_line_checked_ && nl != std::string_view::npos ? nl + 1 : 1;
+    counters_->bytes_skipped += skip;
+    *used = skip;
     EnterResync(true);
     return true;
   };
@@ -267,10 +304,14 @@ bool MessageStream::StepHead(std::string_view rest, uint64_t pos, const ChunkMet
       *used = blank;
       return true;
     }
-    LineCheck lc = kind_ == Kind::kRequests ? CheckRequestLine(rest) : CheckStatusLine(rest);
-    if (lc == LineCheck::kInvalid) return invalid();
+    LineCheck lc = CheckStartLine(rest, kind_ == Kind::kRequests, &scan_from_);
+    if (lc == LineCheck::kInvalid) {
+      scan_from_ = 0;
+      return invalid();
+    }
     if (lc == LineCheck::kPrefix) return false;
     start_line_checked_ = true;
+    scan_from_ = 0;
   }
   size_t end = FindBlockEnd(rest, &scan_from_);
   if (end == std::string_view::npos) {
@@ -419,6 +460,7 @@ void MessageStream::LoseSync() {
 void MessageStream::EnterResync(bool count) {
   state_ = State::kResync;
   start_line_checked_ = false;
+  resync_candidate_ = false;
   scan_from_ = 0;
   upgrade_after_ = false;
   if (count) ++counters_->resyncs;

@@ -98,8 +98,9 @@ class MessageStream {
   uint64_t next_pos_ = 0;  // stream position expected next
   std::string buf_;        // unconsumed captured bytes, starting at buf_pos_
   uint64_t buf_pos_ = 0;
-  size_t scan_from_ = 0;        // FindBlockEnd progress within the current unit
+  size_t scan_from_ = 0;  // line-end search progress within the current unit
   bool start_line_checked_ = false;
+  bool resync_candidate_ = false;  // in kResync, buf_ starts with a plausible start-line prefix
 
   // Chunk metadata for the bytes in buf_, so a message's first byte gets the
   // timestamp of the syscall that carried it. Small and bounded: when full,

@@ -160,7 +160,12 @@ TEST(ExportPipeline, ScheduleDelayExportsAPartialBatch) {
   ExportPipeline p(Exporters({rec}), Options(100, 50, 50ms));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(p.Push(NumberedSpan(i)));
   EXPECT_TRUE(rec->WaitForSpans(3, 5s));
+  // The counter moves just after the exporter returns; give it that moment.
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (p.exported() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(p.exported(), 3u);
+  std::lock_guard<std::mutex> lock(rec->mu);
+  EXPECT_EQ(rec->batch_sizes, (std::vector<size_t>{3}));
 }
 
 TEST(ExportPipeline, OverflowDropsTheNewestSpansAndCountsThemExactly) {

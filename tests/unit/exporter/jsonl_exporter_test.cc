@@ -23,13 +23,14 @@ using sonde::test::MakeSpan;
 // Re-encodes every line of a JSON-lines file with Python's strict parser
 // (sorted keys, ASCII only), so a test can compare exact canonical text and
 // any invalid line fails the parse. nullopt when python3 is unavailable.
+// (The script is passed in single quotes, so it must not contain any.)
 std::optional<std::vector<std::string>> CanonicalLines(const std::string& path) {
   static const char* kScript =
       "import json, sys\n"
-      "def bad(c): raise ValueError('non-standard JSON constant ' + c)\n"
-      "with open(sys.argv[1], 'rb') as f:\n"
+      "def bad(c): raise ValueError(\"non-standard JSON constant \" + c)\n"
+      "with open(sys.argv[1], \"rb\") as f:\n"
       "    for raw in f:\n"
-      "        obj = json.loads(raw.decode('utf-8'), parse_constant=bad)\n"
+      "        obj = json.loads(raw.decode(\"utf-8\"), parse_constant=bad)\n"
       "        print(json.dumps(obj, sort_keys=True, ensure_ascii=True))\n";
   std::string cmd = "python3 -c '" + std::string(kScript) + "' '" + path + "' 2>&1";
   FILE* p = popen(cmd.c_str(), "r");

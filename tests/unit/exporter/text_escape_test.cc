@@ -1,5 +1,7 @@
 #include "exporter/text_escape.h"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 namespace sonde {
@@ -60,6 +62,51 @@ TEST(Printable, NeutralizesTerminalEscapes) {
   EXPECT_EQ(Printable("a\nb\tc"), "a\\nb\\tc");
   EXPECT_EQ(Printable("\xC2\x9B" "2J"), "\\xc2\\x9b2J");  // C1 CSI
   EXPECT_EQ(Printable("caf\xC3\xA9 \xFF"), "caf\xC3\xA9 \\xff");
+}
+
+// Arbitrary bytes, biased towards the interesting ranges (controls, UTF-8
+// lead and continuation bytes), must always come out safe.
+TEST(EscapeProperties, RandomBytesAlwaysComeOutSafe) {
+  std::mt19937 rng(12345);
+  const unsigned char kInteresting[] = {0x00, 0x1b, 0x0a, 0x22, 0x5c, 0x7f, 0x80, 0x9b, 0xbf,
+                                        0xc2, 0xc3, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff};
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string in(rng() % 12, '\0');
+    for (char& c : in) {
+      c = static_cast<char>(rng() % 2 ? kInteresting[rng() % sizeof kInteresting] : rng() % 256);
+    }
+    std::string valid = ToValidUtf8(in);
+    ASSERT_TRUE(IsValidUtf8(valid));
+    if (IsValidUtf8(in)) {
+      ASSERT_EQ(valid, in);
+    }
+
+    std::string json = Json(in);
+    ASSERT_TRUE(IsValidUtf8(json));
+    ASSERT_EQ(json.front(), '"');
+    ASSERT_EQ(json.back(), '"');
+    for (size_t i = 1; i + 1 < json.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(json[i]);
+      ASSERT_TRUE(c >= 0x20 && c != 0x7f);
+      if (c == '\\') {
+        ++i;  // an escape: the next character is part of it
+        ASSERT_NE(std::string("\"\\/bfnrtu").find(json[i]), std::string::npos);
+      } else {
+        ASSERT_NE(c, '"');
+      }
+    }
+
+    std::string shown = Printable(in);
+    ASSERT_TRUE(IsValidUtf8(shown));
+    for (size_t i = 0; i < shown.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(shown[i]);
+      ASSERT_TRUE(c >= 0x20 && c != 0x7f);
+      // No C1 control either (U+0080..U+009F is C2 80..C2 9F in UTF-8).
+      if (c == 0xC2 && i + 1 < shown.size()) {
+        ASSERT_GE(static_cast<unsigned char>(shown[i + 1]), 0xA0);
+      }
+    }
+  }
 }
 
 }  // namespace

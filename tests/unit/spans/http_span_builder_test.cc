@@ -329,6 +329,23 @@ TEST_F(HttpSpanBuilderTest, UnknownMethod) {
   EXPECT_EQ(a["http.request.method_original"], "get");
 }
 
+TEST_F(HttpSpanBuilderTest, KnownMethodsOverride) {
+  HttpSpanOptions opts;
+  opts.known_methods = {"GET", "PURGE"};
+  Message m = ServerMessage();
+  Ex(m).request.method = "PURGE";
+  Span s = Build(m, opts);
+  EXPECT_EQ(s.name, "PURGE /users/{id}");
+  AttrMap a = AsMap(s.attributes);
+  EXPECT_EQ(a["http.request.method"], "PURGE");
+  EXPECT_EQ(a.count("http.request.method_original"), 0u);
+
+  Ex(m).request.method = "POST";  // the list replaces the defaults
+  s = Build(m, opts);
+  EXPECT_EQ(s.name, "HTTP");
+  EXPECT_EQ(AsMap(s.attributes)["http.request.method"], "_OTHER");
+}
+
 TEST_F(HttpSpanBuilderTest, AsteriskAndConnectTargets) {
   Message m = ServerMessage();
   Ex(m).request.method = "OPTIONS";

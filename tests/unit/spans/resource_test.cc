@@ -75,22 +75,6 @@ INSTANTIATE_TEST_SUITE_P(
         NameCase{"nothing_known", ProcessInfo{}, "unknown_service"}),
     [](const ::testing::TestParamInfo<NameCase>& info) { return std::string(info.param.name); });
 
-TEST(DetectRuntime, Table) {
-  EXPECT_EQ(DetectRuntime("/usr/bin/python3.11", ""), Runtime::kPython);
-  EXPECT_EQ(DetectRuntime("/usr/bin/python", ""), Runtime::kPython);
-  EXPECT_EQ(DetectRuntime("/usr/bin/node", ""), Runtime::kNode);
-  EXPECT_EQ(DetectRuntime("/usr/bin/nodejs", ""), Runtime::kNode);
-  const char* cpp_maps =
-      "7f0000000000-7f0000001000 r-xp 00000000 08:01 123 /usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30\n";
-  EXPECT_EQ(DetectRuntime("/srv/engine", cpp_maps), Runtime::kCpp);
-  EXPECT_EQ(DetectRuntime("/srv/engine", "... /usr/lib/libc++.so.1\n"), Runtime::kCpp);
-  EXPECT_EQ(DetectRuntime("/usr/bin/uwsgi", "... /usr/lib/libpython3.11.so.1.0\n... /usr/lib/libstdc++.so.6\n"),
-            Runtime::kPython);
-  EXPECT_EQ(DetectRuntime("/srv/edge", "... /usr/lib/libnode.so.108\n"), Runtime::kNode);
-  EXPECT_EQ(DetectRuntime("/usr/local/bin/goapp", "... /usr/lib/x86_64-linux-gnu/libc.so.6\n"), Runtime::kNative);
-  EXPECT_EQ(DetectRuntime("/usr/bin/python3 (deleted)", ""), Runtime::kPython);
-  EXPECT_EQ(DetectRuntime("", ""), Runtime::kUnknown);
-}
 
 TEST(OtelResourceAttributes, Parse) {
   auto m = AsMap(ParseOtelResourceAttributes(

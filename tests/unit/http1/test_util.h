@@ -1,0 +1,65 @@
+// Helpers for the HTTP/1 decoder tests: capture loading, kernel-shaped chunk
+// generation with per-direction stream positions, and a stable text form of
+// messages so whole results can be compared at once.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/types.h"
+#include "decoders/http1/http1_decoder.h"
+#include "decoders/message.h"
+
+namespace sonde::test {
+
+// Bytes of tests/captures/http1/<name>; fails the test when missing.
+std::string ReadCapture(const std::string& name);
+
+ConnInfo MakeConn(Role role, uint32_t pid = 100, int32_t fd = 7);
+
+// The exchange inside a message (all messages here are HTTP exchanges).
+const HttpExchange& Ex(const Message& m);
+
+// One line per message; timestamps only when asked, so results of different
+// chunkings of the same bytes compare equal.
+std::string Dump(const std::vector<Message>& msgs, bool with_times = false);
+
+// Drives one decoder the way the loader would: positions advance per
+// direction, chunks may be capped (holes) and events may be lost (gaps).
+class Feeder {
+ public:
+  explicit Feeder(Role role, DecoderLimits limits = {});
+
+  // Sends `bytes` as one syscall; only the first `captured` bytes reach user
+  // space (the rest is a known-length hole).
+  void Send(Direction dir, std::string_view bytes, uint64_t ts_ns = 0, uint32_t tid = 1,
+            size_t captured = SIZE_MAX);
+  // `n` bytes moved on the wire whose event was lost.
+  void Lose(Direction dir, uint64_t n) { pos_[Idx(dir)] += n; }
+  // Re-sends bytes at an explicit position (overlap/duplicate tests).
+  void SendAt(Direction dir, uint64_t pos, std::string_view bytes, uint64_t ts_ns = 0);
+  void Close(uint64_t ts_ns = 0) { dec_.OnClose(ts_ns); }
+  std::vector<Message> Drain();
+
+  Http1Decoder& decoder() { return dec_; }
+  const DecodeCounters& counters() const { return counters_; }
+  uint64_t pos(Direction dir) const { return pos_[Idx(dir)]; }
+  // The direction that carries requests for this decoder's role.
+  Direction req_dir() const;
+  Direction resp_dir() const;
+
+ private:
+  static int Idx(Direction d) { return static_cast<int>(d); }
+  uint64_t NextTs(uint64_t ts_ns) { return ts_ns != 0 ? ts_ns : ++auto_ts_; }
+
+  DecodeCounters counters_;
+  Http1Decoder dec_;
+  uint64_t pos_[2] = {0, 0};
+  uint64_t auto_ts_ = 1000;
+  std::deque<std::string> store_;  // keeps chunk bytes alive (DataChunk holds a view)
+};
+
+}  // namespace sonde::test
