@@ -15,9 +15,7 @@ constexpr size_t kMaxStashBytes = 512;
 // chunks to show a message start before calling them something else.
 constexpr uint8_t kMaxInferAttempts = 8;
 
-uint64_t WireLength(const DataChunk& c) {
-  return std::max<uint64_t>(c.total_len, c.data.size());
-}
+uint64_t WireLength(const DataChunk& c) { return std::max<uint64_t>(c.total_len, c.data.size()); }
 
 }  // namespace
 
@@ -103,16 +101,12 @@ void ConnectionTracker::OnData(const ConnInfo& info, Direction dir, const DataCh
   Conn& c = Lookup(info, chunk.ts_ns, &created);
   Touch(c, chunk.ts_ns);
   switch (c.phase) {
-    case Phase::kIgnored:
-      stats_.non_http_bytes += WireLength(chunk);
-      return;
+    case Phase::kIgnored: stats_.non_http_bytes += WireLength(chunk); return;
     case Phase::kDecoding:
       c.decoder->OnData(dir, chunk);
       Collect(c);
       return;
-    case Phase::kInferring:
-      Infer(c, dir, chunk);
-      return;
+    case Phase::kInferring: Infer(c, dir, chunk); return;
   }
 }
 
@@ -169,8 +163,8 @@ void ConnectionTracker::Infer(Conn& c, Direction dir, const DataChunk& chunk) {
 
   const bool has_hole = chunk.total_len > chunk.data.size();
   if (need_more && !has_hole && c.stash_bytes + chunk.data.size() <= kMaxStashBytes) {
-    c.stash.push_back({dir, chunk.pos, chunk.total_len, chunk.ts_ns, chunk.tid,
-                       std::string(chunk.data)});
+    c.stash.push_back(
+        {dir, chunk.pos, chunk.total_len, chunk.ts_ns, chunk.tid, std::string(chunk.data)});
     c.stash_bytes += chunk.data.size();
     return;
   }
@@ -190,8 +184,8 @@ void ConnectionTracker::Infer(Conn& c, Direction dir, const DataChunk& chunk) {
   counters_.bytes_skipped += dropped;
 }
 
-void ConnectionTracker::StartDecoder(Conn& c, const ProtocolEntry& entry, Role role,
-                                     Direction dir, const DataChunk& chunk) {
+void ConnectionTracker::StartDecoder(Conn& c, const ProtocolEntry& entry, Role role, Direction dir,
+                                     const DataChunk& chunk) {
   if (c.info.role == Role::kUnknown && role != Role::kUnknown) {
     c.info.role = role;
     c.info.role_inferred = true;

@@ -30,11 +30,11 @@ struct TrackerStats {
   uint64_t resyncs = 0;
   uint64_t gaps = 0;
   uint64_t bytes_skipped = 0;
-  uint64_t messages = 0;  // messages produced (ready for Drain)
+  uint64_t messages = 0;              // messages produced (ready for Drain)
   uint64_t non_http_connections = 0;  // connections whose first bytes matched no decoder
   uint64_t connections_closed = 0;
-  uint64_t connections_expired = 0;   // dropped by Expire
-  uint64_t non_http_bytes = 0;        // bytes dropped because their connection is not decoded
+  uint64_t connections_expired = 0;  // dropped by Expire
+  uint64_t non_http_bytes = 0;       // bytes dropped because their connection is not decoded
   uint64_t orphan_responses = 0;
   uint64_t pending_overflows = 0;
 };

@@ -18,16 +18,17 @@ namespace sonde {
 // Loss and recovery counters a decoder adds to. Owned by whoever runs the
 // decoder (the tracker, or a test), so decoders stay free of globals.
 struct DecodeCounters {
-  uint64_t resyncs = 0;        // times a stream lost its framing and searched for a new start
-  uint64_t gaps = 0;           // times a chunk started past the expected position (lost events)
-  uint64_t bytes_skipped = 0;  // bytes that could not be decoded (gaps, holes outside bodies, garbage)
+  uint64_t resyncs = 0;  // times a stream lost its framing and searched for a new start
+  uint64_t gaps = 0;     // times a chunk started past the expected position (lost events)
+  uint64_t bytes_skipped =
+      0;  // bytes that could not be decoded (gaps, holes outside bodies, garbage)
   uint64_t orphan_responses = 0;   // responses with no request to pair with
   uint64_t pending_overflows = 0;  // requests flushed unanswered because too many were queued
 };
 
 // Per-connection bounds handed to every decoder.
 struct DecoderLimits {
-  size_t max_pending = 256;               // requests waiting for their response
+  size_t max_pending = 256;                // requests waiting for their response
   size_t max_pending_bytes = 1024 * 1024;  // approximate heap held by those requests
 };
 

@@ -131,9 +131,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string scratch;
   size_t chunks_left = kMaxChunks;
   for (const Segment& s : Split(in)) {
-    const Direction dir = (s.ctl & 1) ? (req_dir == Direction::kEgress ? Direction::kIngress
-                                                                      : Direction::kEgress)
-                                      : req_dir;
+    const Direction dir =
+        (s.ctl & 1) ? (req_dir == Direction::kEgress ? Direction::kIngress : Direction::kEgress)
+                    : req_dir;
     const int d = static_cast<int>(dir);
     std::string_view payload = s.payload;
     if ((s.ctl & 0x40) && !payload.empty()) {
@@ -163,8 +163,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         chunk.pos -= std::min<uint64_t>(chunk.pos, s.back);
       }
       first_piece = false;
-      drv.pos[d] = std::max(drv.pos[d], chunk.pos + std::max<uint64_t>(chunk.total_len,
-                                                                        chunk.data.size()));
+      drv.pos[d] =
+          std::max(drv.pos[d], chunk.pos + std::max<uint64_t>(chunk.total_len, chunk.data.size()));
       drv.Send(dir, chunk, s.ctl);
     } while (!payload.empty());
   }

@@ -78,3 +78,19 @@ TEST_F(SondeTest, JsonlAndConsoleOutputs) {
 
 }  // namespace
 }  // namespace sonde::testing
+
+namespace sonde::testing {
+namespace {
+
+TEST(SondeCli, WithoutPrivilegesSaysWhatIsMissingAndExitsOne) {
+  // Drop to an unprivileged user for this one run.
+  Child c({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", Sonde()}, {},
+          Child::Capture::kStderr);
+  EXPECT_EQ(c.Wait(milliseconds(10000)), 1);
+  std::string err = c.ReadAll(milliseconds(500));
+  EXPECT_NE(err.find("sonde needs root"), std::string::npos) << err;
+  EXPECT_EQ(err.find("sonde ready"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace sonde::testing

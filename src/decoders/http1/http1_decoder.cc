@@ -39,10 +39,8 @@ InferResult Http1Decoder::Infer(Direction dir, std::string_view first_bytes) {
       return {InferVerdict::kYes, egress ? Role::kClient : Role::kServer};
     case http1::StartKind::kResponse:
       return {InferVerdict::kYes, egress ? Role::kServer : Role::kClient};
-    case http1::StartKind::kMaybe:
-      return {InferVerdict::kNeedMore, Role::kUnknown};
-    case http1::StartKind::kNo:
-      break;
+    case http1::StartKind::kMaybe: return {InferVerdict::kNeedMore, Role::kUnknown};
+    case http1::StartKind::kNo: break;
   }
   return {};
 }
@@ -106,8 +104,8 @@ void Http1Decoder::OnRequest(HttpRequest&& req, bool complete) {
   pending_.push_back(std::move(p));
   // More unanswered requests than any real pipeline holds means responses are
   // being lost; report the oldest as unanswered rather than hold them forever.
-  while (pending_.size() > 1 && (pending_.size() > limits_.max_pending ||
-                                 pending_bytes_ > limits_.max_pending_bytes)) {
+  while (pending_.size() > 1 &&
+         (pending_.size() > limits_.max_pending || pending_bytes_ > limits_.max_pending_bytes)) {
     Pending old = std::move(pending_.front());
     pending_.pop_front();
     pending_bytes_ -= old.footprint;

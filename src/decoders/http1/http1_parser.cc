@@ -24,13 +24,7 @@ bool IsCtl(char c) {
 }
 bool IsTchar(char c) {
   if (IsUpper(c) || IsDigit(c) || (c >= 'a' && c <= 'z')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
+  return c != '\0' && std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 int HexValue(char c) {
   if (IsDigit(c)) return c - '0';
@@ -49,9 +43,9 @@ std::string_view Trim(std::string_view s) {
 // complete request line, but protocol inference on a partial line wants one
 // of these to avoid claiming other text protocols.
 constexpr std::array<std::string_view, 21> kKnownMethods = {
-    "GET",  "HEAD",   "POST",     "PUT",       "DELETE",     "CONNECT", "OPTIONS",
-    "TRACE", "PATCH", "PROPFIND", "PROPPATCH", "MKCOL",      "COPY",    "MOVE",
-    "LOCK", "UNLOCK", "SEARCH",   "REPORT",    "MKCALENDAR", "PURGE",   "LINK"};
+    "GET",   "HEAD",   "POST",     "PUT",       "DELETE",     "CONNECT", "OPTIONS",
+    "TRACE", "PATCH",  "PROPFIND", "PROPPATCH", "MKCOL",      "COPY",    "MOVE",
+    "LOCK",  "UNLOCK", "SEARCH",   "REPORT",    "MKCALENDAR", "PURGE",   "LINK"};
 
 bool IsKnownMethod(std::string_view m) {
   return std::find(kKnownMethods.begin(), kKnownMethods.end(), m) != kKnownMethods.end();
@@ -87,9 +81,8 @@ bool ParseContentLength(std::string_view value, uint64_t* out) {
   size_t start = 0;
   while (start <= value.size()) {
     size_t comma = value.find(',', start);
-    std::string_view item =
-        Trim(value.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                 : comma - start));
+    std::string_view item = Trim(value.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     if (item.empty() || item.size() > 19) return false;
     uint64_t v = 0;
     for (char c : item) {
@@ -224,9 +217,8 @@ StartKind ClassifyStart(std::string_view data) {
     if (sp != std::string_view::npos && sp + 1 < data.size()) {
       std::string_view method = data.substr(0, sp);
       std::string_view target = data.substr(sp + 1);
-      if (IsKnownMethod(method) &&
-          (target[0] == '/' || target[0] == '*' || method == "CONNECT" ||
-           std::string_view("http").starts_with(target.substr(0, 4)))) {
+      if (IsKnownMethod(method) && (target[0] == '/' || target[0] == '*' || method == "CONNECT" ||
+                                    std::string_view("http").starts_with(target.substr(0, 4)))) {
         return StartKind::kRequest;
       }
     }
@@ -234,7 +226,8 @@ StartKind ClassifyStart(std::string_view data) {
   }
   LineCheck resp = CheckStatusLine(data);
   if (resp == LineCheck::kValid) return StartKind::kResponse;
-  if (resp == LineCheck::kPrefix) return data.size() >= 12 ? StartKind::kResponse : StartKind::kMaybe;
+  if (resp == LineCheck::kPrefix)
+    return data.size() >= 12 ? StartKind::kResponse : StartKind::kMaybe;
   return StartKind::kNo;
 }
 

@@ -14,8 +14,9 @@
 namespace sonde::http1 {
 
 // Bounds that keep per-connection memory and work limited whatever arrives.
-inline constexpr size_t kMaxHeadBytes = 64 * 1024;      // start line + header fields + blank line
-inline constexpr size_t kMaxStartLineBytes = 16 * 1024;  // long URLs beyond this are not HTTP we track
+inline constexpr size_t kMaxHeadBytes = 64 * 1024;  // start line + header fields + blank line
+inline constexpr size_t kMaxStartLineBytes =
+    16 * 1024;  // long URLs beyond this are not HTTP we track
 inline constexpr size_t kMaxMethodBytes = 24;
 inline constexpr size_t kMaxChunkLineBytes = 4 * 1024;  // chunk size plus extensions
 inline constexpr size_t kMaxHeaders = 256;              // fields kept per message; framing sees all

@@ -88,10 +88,10 @@ void MessageStream::Feed(std::string_view data, const ChunkMeta& meta) {
       counters_->bytes_skipped += buf_.size();
       buf_.clear();
       if (state_ != State::kResync) {
-    LoseSync();
-  } else {
-    EnterResync(false);  // a kept candidate is no longer contiguous
-  }
+        LoseSync();
+      } else {
+        EnterResync(false);  // a kept candidate is no longer contiguous
+      }
     }
     // Drop metadata for bytes already consumed, keeping the entry covering buf_pos_.
     size_t first = 0;
@@ -139,11 +139,8 @@ void MessageStream::Skip(uint64_t n, const ChunkMeta& meta) {
         return;
       }
       break;
-    case State::kUntilClose:
-      AddBody(n, meta.ts_ns);
-      return;
-    default:
-      break;
+    case State::kUntilClose: AddBody(n, meta.ts_ns); return;
+    default: break;
   }
   if (state_ == State::kStopped) return;
   // Framing bytes fell into the hole; whatever is buffered is no longer contiguous.
@@ -163,8 +160,7 @@ size_t MessageStream::Run(std::string_view view, uint64_t base, const ChunkMeta&
     std::string_view rest = view.substr(off);
     size_t used = 0;
     switch (state_) {
-      case State::kStopped:
-        return view.size();
+      case State::kStopped: return view.size();
       case State::kResync:
         if (!StepResync(rest, &used)) return off + used;
         off += used;
@@ -238,9 +234,7 @@ size_t MessageStream::Run(std::string_view view, uint64_t base, const ChunkMeta&
         FinishMessage(meta.ts_ns);
         break;
       }
-      case State::kUntilClose:
-        AddBody(rest.size(), meta.ts_ns);
-        return view.size();
+      case State::kUntilClose: AddBody(rest.size(), meta.ts_ns); return view.size();
     }
   }
 }
@@ -356,9 +350,7 @@ bool MessageStream::StartRequest(const RequestHead& head, const ChunkMeta& first
       body_remaining_ = framing.length;
       state_ = State::kBody;
       break;
-    case BodyKind::kChunked:
-      state_ = State::kChunkSize;
-      break;
+    case BodyKind::kChunked: state_ = State::kChunkSize; break;
     default:  // requests never run until close
       state_ = State::kHead;
       break;
@@ -373,8 +365,8 @@ bool MessageStream::StartResponse(ResponseHead&& head, const ChunkMeta& first) {
   }
   std::string_view method = sink_->MethodForNextResponse();
   BodyFraming framing;
-  upgrade_after_ = head.status == 101 ||
-                   (method == "CONNECT" && head.status >= 200 && head.status < 300);
+  upgrade_after_ =
+      head.status == 101 || (method == "CONNECT" && head.status >= 200 && head.status < 300);
   if (upgrade_after_) {
     framing = {};  // whatever follows belongs to the new protocol
   } else if (!ResponseFraming(head.headers, head.status, method, &framing)) {
@@ -394,15 +386,9 @@ bool MessageStream::StartResponse(ResponseHead&& head, const ChunkMeta& first) {
       body_remaining_ = framing.length;
       state_ = State::kBody;
       break;
-    case BodyKind::kChunked:
-      state_ = State::kChunkSize;
-      break;
-    case BodyKind::kUntilClose:
-      state_ = State::kUntilClose;
-      break;
-    case BodyKind::kNone:
-      state_ = State::kHead;
-      break;
+    case BodyKind::kChunked: state_ = State::kChunkSize; break;
+    case BodyKind::kUntilClose: state_ = State::kUntilClose; break;
+    case BodyKind::kNone: state_ = State::kHead; break;
   }
   return true;
 }

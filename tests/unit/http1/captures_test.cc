@@ -31,7 +31,8 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 // What record.py's raw server answered to every recorded client.
 const char kRecorderReply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-const char kRecorderHeadReply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n";
+const char kRecorderHeadReply[] =
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n";
 
 Case ClientCase(const std::string& file, Expected e) {
   bool head = e.method == "HEAD";
@@ -65,11 +66,13 @@ std::vector<Case> AllCases() {
                  {{"HEAD", "/data.bin", 0, 200, "OK", 0}}),
       ServerCase("pyhttp_404.resp", get("/missing"),
                  {{"GET", "/missing", 0, 404, "File not found", 335}}),
-      ServerCase("pyhttp_304.resp", get("/data.bin"), {{"GET", "/data.bin", 0, 304, "Not Modified", 0}}),
+      ServerCase("pyhttp_304.resp", get("/data.bin"),
+                 {{"GET", "/data.bin", 0, 304, "Not Modified", 0}}),
       ServerCase("node_len.resp", get("/len"), {{"GET", "/len", 0, 200, "OK", 1234}}),
       ServerCase("node_chunked.resp", get("/chunked"), {{"GET", "/chunked", 0, 200, "OK", 350}}),
       ServerCase("node_trailers.resp", get("/trailers"), {{"GET", "/trailers", 0, 200, "OK", 22}}),
-      ServerCase("node_204.resp", get("/nocontent"), {{"GET", "/nocontent", 0, 204, "No Content", 0}}),
+      ServerCase("node_204.resp", get("/nocontent"),
+                 {{"GET", "/nocontent", 0, 204, "No Content", 0}}),
       ServerCase("node_304.resp", get("/notmodified"),
                  {{"GET", "/notmodified", 0, 304, "Not Modified", 0}}),
       ServerCase("node_head.resp", get("/len", "HEAD"), {{"HEAD", "/len", 0, 200, "OK", 0}}),
@@ -115,7 +118,8 @@ TEST_P(CaptureTest, DecodesExactly) {
     const HttpExchange& ex = Ex(msgs[i]);
     EXPECT_EQ(ex.request.method, e.method);
     EXPECT_EQ(ex.request.target, e.target);
-    EXPECT_EQ(ex.request.version, c.request.find(" HTTP/1.0\r\n") != std::string::npos ? "1.0" : "1.1");
+    EXPECT_EQ(ex.request.version,
+              c.request.find(" HTTP/1.0\r\n") != std::string::npos ? "1.0" : "1.1");
     EXPECT_EQ(ex.request.body_size, e.req_body);
     EXPECT_FALSE(ex.request_incomplete);
     ASSERT_TRUE(ex.response.has_value());

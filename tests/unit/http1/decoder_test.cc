@@ -25,9 +25,8 @@ TEST(Http1Decoder, PipelinedRequestsPairInOrder) {
   EXPECT_EQ(f.decoder().pending_requests(), 3u);
   EXPECT_TRUE(f.Drain().empty());
   // The HEAD response announces 1000 bytes it never sends.
-  f.Send(kOut,
-         Ok("abc") + "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" +
-             "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
+  f.Send(kOut, Ok("abc") + "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" +
+                   "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
   std::vector<Message> m = f.Drain();
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(Ex(m[0]).request.target, "/a");

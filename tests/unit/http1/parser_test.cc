@@ -54,7 +54,8 @@ TEST(Http1Parser, IncrementalStartLineCheck) {
   EXPECT_EQ(CheckStartLine("HTTP/1.1 200 OK\r\n", false, &scan), LineCheck::kValid);
   scan = 0;
   EXPECT_EQ(CheckStartLine("GET /" + std::string(kMaxStartLineBytes + 64, 'a'), true, &scan),
-            LineCheck::kInvalid) << "too long to ever become a line";
+            LineCheck::kInvalid)
+      << "too long to ever become a line";
   scan = 0;
   // A bad byte deep in a long target only counts once the line ends.
   std::string deep = "GET /" + std::string(100, 'a') + '\x01';
@@ -70,10 +71,11 @@ TEST(Http1Parser, ClassifiesFirstBytes) {
   EXPECT_EQ(ClassifyStart("GE"), StartKind::kMaybe);
   EXPECT_EQ(ClassifyStart("HTTP/1"), StartKind::kMaybe);
   EXPECT_EQ(ClassifyStart("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), StartKind::kNo);
-  EXPECT_EQ(ClassifyStart("*1\r\n$4\r\nPING\r\n"), StartKind::kNo);  // Redis
-  EXPECT_EQ(ClassifyStart("GET key\r\n"), StartKind::kNo);          // Redis inline
+  EXPECT_EQ(ClassifyStart("*1\r\n$4\r\nPING\r\n"), StartKind::kNo);                  // Redis
+  EXPECT_EQ(ClassifyStart("GET key\r\n"), StartKind::kNo);                           // Redis inline
   EXPECT_EQ(ClassifyStart(std::string("\x16\x03\x01\x02\x00", 5)), StartKind::kNo);  // TLS
-  EXPECT_EQ(ClassifyStart(std::string("\0\0\0\x08\x04\xd2\x16\x2f", 8)), StartKind::kNo);  // Postgres SSLRequest
+  EXPECT_EQ(ClassifyStart(std::string("\0\0\0\x08\x04\xd2\x16\x2f", 8)),
+            StartKind::kNo);  // Postgres SSLRequest
 }
 
 TEST(Http1Parser, LooksLikeHttp1) {
@@ -101,10 +103,10 @@ TEST(Http1Parser, InferReportsRole) {
 
 TEST(Http1Parser, RequestHeadKeepsNamesAndTrimsValues) {
   RequestHead h;
-  ASSERT_TRUE(ParseRequestHead(
-      "PUT /a%20b?x=1 HTTP/1.0\r\nHost: example\r\nX-Padded:   spaced value \t\r\n"
-      "x-lower:v\r\nX-Empty:\r\nX-Folded: one\r\n  two\r\n\r\n",
-      &h));
+  ASSERT_TRUE(
+      ParseRequestHead("PUT /a%20b?x=1 HTTP/1.0\r\nHost: example\r\nX-Padded:   spaced value \t\r\n"
+                       "x-lower:v\r\nX-Empty:\r\nX-Folded: one\r\n  two\r\n\r\n",
+                       &h));
   EXPECT_EQ(h.method, "PUT");
   EXPECT_EQ(h.target, "/a%20b?x=1");
   EXPECT_EQ(h.version, "1.0");
@@ -123,7 +125,10 @@ TEST(Http1Parser, RejectsMalformedHeads) {
   EXPECT_FALSE(ParseRequestHead("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", &q));
   EXPECT_FALSE(ParseRequestHead("GET / HTTP/1.1\r\n: empty name\r\n\r\n", &q));
   EXPECT_FALSE(ParseRequestHead("GET / HTTP/1.1\r\n folded-first: x\r\n\r\n", &q));
-  EXPECT_FALSE(ParseRequestHead("GET / HTTP/1.1\r\nX: a\x01" "b\r\n\r\n", &q));
+  EXPECT_FALSE(
+      ParseRequestHead("GET / HTTP/1.1\r\nX: a\x01"
+                       "b\r\n\r\n",
+                       &q));
   ResponseHead r;
   ASSERT_TRUE(ParseResponseHead("HTTP/1.1 418 I'm a teapot\r\nA: b\r\n\r\n", &r));
   EXPECT_EQ(r.status, 418);
@@ -181,7 +186,8 @@ TEST(Http1Parser, RequestFramingRules) {
   EXPECT_EQ(f.kind, BodyKind::kNone);
   ASSERT_TRUE(RequestFraming({}, &f));
   EXPECT_EQ(f.kind, BodyKind::kNone);
-  ASSERT_TRUE(RequestFraming({{"Transfer-Encoding", "gzip, Chunked"}, {"Content-Length", "9"}}, &f));
+  ASSERT_TRUE(
+      RequestFraming({{"Transfer-Encoding", "gzip, Chunked"}, {"Content-Length", "9"}}, &f));
   EXPECT_EQ(f.kind, BodyKind::kChunked);
   EXPECT_FALSE(RequestFraming({{"Content-Length", "5, 6"}}, &f));
   EXPECT_FALSE(RequestFraming({{"Content-Length", "5"}, {"Content-Length", "6"}}, &f));

@@ -135,8 +135,8 @@ TEST(Http1Recovery, RepeatedAndOverlappingBytesAreIgnored) {
   const std::string a = "GET /a HTTP/1.1\r\n\r\n";
   const std::string b = "GET /b HTTP/1.1\r\n\r\n";
   f.SendAt(kIn, 0, a);
-  f.SendAt(kIn, 0, a);                                  // duplicate
-  f.SendAt(kIn, 5, a.substr(5));                        // inside what was seen
+  f.SendAt(kIn, 0, a);                                      // duplicate
+  f.SendAt(kIn, 5, a.substr(5));                            // inside what was seen
   f.SendAt(kIn, a.size() - 4, a.substr(a.size() - 4) + b);  // overlaps the end
   f.SendAt(kOut, 0, Ok("1") + Ok("2"));
   std::vector<Message> m = f.Drain();
@@ -149,8 +149,8 @@ TEST(Http1Recovery, RepeatedAndOverlappingBytesAreIgnored) {
 
 TEST(Http1Recovery, GarbageBeforeAndBetweenMessages) {
   Feeder f(Role::kServer);
-  f.Send(kIn, std::string("\x00\x01garbage\r\n", 11) + "GET /a HTTP/1.1\r\n\r\n" +
-                  "more junk!!" + "GET /b HTTP/1.1\r\n\r\n");
+  f.Send(kIn, std::string("\x00\x01garbage\r\n", 11) + "GET /a HTTP/1.1\r\n\r\n" + "more junk!!" +
+                  "GET /b HTTP/1.1\r\n\r\n");
   f.Send(kOut, "\xff\xfe" + Ok("a") + "trailing noise " + Ok("b"));
   std::vector<Message> m = f.Drain();
   ASSERT_EQ(m.size(), 2u);
@@ -194,7 +194,8 @@ TEST(Http1Recovery, MalformedHeaderSkipsThatMessageOnly) {
 TEST(Http1Recovery, InvalidChunkSizeEmitsWhatIsKnown) {
   Feeder f(Role::kClient);
   f.Send(kOut, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
-  f.Send(kIn, "HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n" + Ok("b"));
+  f.Send(kIn,
+         "HTTP/1.1 500 Oops\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n" + Ok("b"));
   std::vector<Message> m = f.Drain();
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(Ex(m[0]).response->status, 500);
@@ -237,9 +238,11 @@ TEST(Http1Recovery, MemoryStaysBounded) {
       {"endless target", "GET /", "a"},
       {"endless headers", "GET / HTTP/1.1\r\n", "X-A: b\r\n"},
       {"endless chunk extension", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;", "e"},
-      {"endless trailers", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "T: v\r\n"},
+      {"endless trailers", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
+       "T: v\r\n"},
       {"start line prefixes", "", "GET /x HTTP/1.1\rGET"},
-      {"endless pipelined requests", "", "GET / HTTP/1.1\r\nX-Big: " + std::string(200, 'v') + "\r\n\r\n"},
+      {"endless pipelined requests", "",
+       "GET / HTTP/1.1\r\nX-Big: " + std::string(200, 'v') + "\r\n\r\n"},
   };
   for (const Attack& a : attacks) {
     Feeder f(Role::kServer);

@@ -63,8 +63,7 @@ std::string Dump(const std::vector<Message>& msgs, bool with_times) {
   return os.str();
 }
 
-Feeder::Feeder(Role role, DecoderLimits limits)
-    : dec_(MakeConn(role), limits, &counters_) {}
+Feeder::Feeder(Role role, DecoderLimits limits) : dec_(MakeConn(role), limits, &counters_) {}
 
 Direction Feeder::req_dir() const {
   return dec_.conn().role == Role::kClient ? Direction::kEgress : Direction::kIngress;

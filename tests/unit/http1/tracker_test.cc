@@ -3,8 +3,8 @@
 
 #include <deque>
 #include <map>
-#include <tuple>
 #include <string>
+#include <tuple>
 
 #include "decoders/connection_tracker.h"
 #include "test_util.h"
@@ -140,7 +140,8 @@ TEST(ConnectionTracker, NonHttpConnectionsAreDroppedCheaply) {
     d.Data(c, kOut, kReq, 12);
     EXPECT_TRUE(d.Drain().empty()) << p.name;
     EXPECT_EQ(d.tracker.stats().non_http_connections, 1u) << p.name;
-    EXPECT_EQ(d.tracker.stats().non_http_bytes, p.first.size() + sizeof(kResp) - 1 + sizeof(kReq) - 1)
+    EXPECT_EQ(d.tracker.stats().non_http_bytes,
+              p.first.size() + sizeof(kResp) - 1 + sizeof(kReq) - 1)
         << p.name;
     EXPECT_EQ(d.tracker.ProtocolOf(c.key), Protocol::kUnknown) << p.name;
     EXPECT_EQ(d.tracker.buffered_bytes(), 0u) << p.name;
