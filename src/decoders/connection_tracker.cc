@@ -134,14 +134,7 @@ void ConnectionTracker::Infer(Conn& c, Direction dir, const DataChunk& chunk) {
   if (!joined.empty() && first_pos + joined.size() != chunk.pos) contiguous = false;
   if (!contiguous) {
     // The stashed prefix can no longer grow into a start line.
-    uint64_t dropped = 0;
-    std::erase_if(c.stash, [&](const Stashed& s) {
-      if (s.dir != dir) return false;
-      dropped += s.data.size();
-      c.stash_bytes -= s.data.size();
-      return true;
-    });
-    counters_.bytes_skipped += dropped;
+    counters_.bytes_skipped += DropStash(c, dir);
     joined.clear();
     first_pos = chunk.pos;
   }
@@ -174,14 +167,7 @@ void ConnectionTracker::Infer(Conn& c, Direction dir, const DataChunk& chunk) {
     MarkIgnored(c, WireLength(chunk));
     return;
   }
-  uint64_t dropped = WireLength(chunk);
-  std::erase_if(c.stash, [&](const Stashed& s) {
-    if (s.dir != dir) return false;
-    dropped += s.data.size();
-    c.stash_bytes -= s.data.size();
-    return true;
-  });
-  counters_.bytes_skipped += dropped;
+  counters_.bytes_skipped += WireLength(chunk) + DropStash(c, dir);
 }
 
 void ConnectionTracker::StartDecoder(Conn& c, const ProtocolEntry& entry, Role role, Direction dir,
@@ -201,6 +187,17 @@ void ConnectionTracker::StartDecoder(Conn& c, const ProtocolEntry& entry, Role r
   }
   c.decoder->OnData(dir, chunk);
   Collect(c);
+}
+
+uint64_t ConnectionTracker::DropStash(Conn& c, Direction dir) {
+  uint64_t dropped = 0;
+  std::erase_if(c.stash, [&](const Stashed& s) {
+    if (s.dir != dir) return false;
+    dropped += s.data.size();
+    c.stash_bytes -= s.data.size();
+    return true;
+  });
+  return dropped;
 }
 
 void ConnectionTracker::MarkIgnored(Conn& c, uint64_t extra_bytes) {

@@ -98,6 +98,8 @@ class ConnectionTracker {
   void StartDecoder(Conn& c, const ProtocolEntry& entry, Role role, Direction dir,
                     const DataChunk& chunk);
   void MarkIgnored(Conn& c, uint64_t extra_bytes);
+  // Forgets the stashed (not yet classified) bytes of one direction; returns how many.
+  static uint64_t DropStash(Conn& c, Direction dir);
   void Collect(Conn& c);
   // Flushes the decoder as if the connection closed, then removes the entry.
   Table::iterator Finish(Table::iterator it, uint64_t ts_ns);

@@ -345,17 +345,22 @@ bool MessageStream::StartRequest(const RequestHead& head, const ChunkMeta& first
   req_.tid = first.tid;
   in_message_ = true;
   answered_ = false;
+  // Requests never run until close.
+  if (framing.kind == BodyKind::kUntilClose) framing.kind = BodyKind::kNone;
+  EnterBody(framing);
+  return true;
+}
+
+void MessageStream::EnterBody(const BodyFraming& framing) {
   switch (framing.kind) {
     case BodyKind::kLength:
       body_remaining_ = framing.length;
       state_ = State::kBody;
       break;
     case BodyKind::kChunked: state_ = State::kChunkSize; break;
-    default:  // requests never run until close
-      state_ = State::kHead;
-      break;
+    case BodyKind::kUntilClose: state_ = State::kUntilClose; break;
+    case BodyKind::kNone: state_ = State::kHead; break;
   }
-  return true;
 }
 
 bool MessageStream::StartResponse(ResponseHead&& head, const ChunkMeta& first) {
@@ -381,15 +386,7 @@ bool MessageStream::StartResponse(ResponseHead&& head, const ChunkMeta& first) {
   resp_.start_ns = first.ts_ns;
   resp_.tid = first.tid;
   in_message_ = true;
-  switch (framing.kind) {
-    case BodyKind::kLength:
-      body_remaining_ = framing.length;
-      state_ = State::kBody;
-      break;
-    case BodyKind::kChunked: state_ = State::kChunkSize; break;
-    case BodyKind::kUntilClose: state_ = State::kUntilClose; break;
-    case BodyKind::kNone: state_ = State::kHead; break;
-  }
+  EnterBody(framing);
   return true;
 }
 

@@ -80,6 +80,7 @@ class MessageStream {
   bool StepResync(std::string_view rest, size_t* used);
   bool StartRequest(const RequestHead& head, const ChunkMeta& meta);
   bool StartResponse(ResponseHead&& head, const ChunkMeta& meta);
+  void EnterBody(const BodyFraming& framing);
   void FinishMessage(uint64_t end_ts);
   // Framing lost mid-stream: emit what is known of the current message, then resync.
   void LoseSync();
