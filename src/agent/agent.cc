@@ -53,6 +53,7 @@ std::unique_ptr<ExportPipeline> MakeExporters(const Config& cfg) {
         OtlpGrpcExporterOptions opts;
         opts.endpoint = cfg.otlp_endpoint;
         opts.headers = cfg.otlp_headers;
+        opts.insecure = cfg.otlp_insecure;
         opts.timeout = std::chrono::milliseconds(cfg.otlp_timeout_ms);
         exporters.push_back(std::make_unique<OtlpGrpcExporter>(opts));
         break;
@@ -136,6 +137,7 @@ int RunAgent(const Config& cfg) {
   ho.capture_request_headers = cfg.capture_request_headers;
   ho.capture_response_headers = cfg.capture_response_headers;
   ho.redact_query_values = cfg.redact_query;
+  ho.known_methods = cfg.known_http_methods;
   int64_t mono_to_unix = static_cast<int64_t>(Now(CLOCK_REALTIME)) - static_cast<int64_t>(Now(CLOCK_MONOTONIC));
   HttpSpanBuilder builder(ho, &ids, mono_to_unix);
   Resources resources(&discovery, HostName());
@@ -221,11 +223,16 @@ int RunAgent(const Config& cfg) {
   emit_spans();
   pipeline->Shutdown();
   DropCounters d = loader->ReadDrops();
+  ExportPipelineStats es = pipeline->stats();
+  const TrackerStats& ts = tracker.stats();
   spdlog::info(
-      "stopping: {} spans made; kernel drops: ring buffer full {}, truncated events {} ({} bytes), "
-      "conn map full {}, args map full {}, iovec limit {}, unreadable {}",
-      spans_made, d.ringbuf_full, d.truncated_events, d.truncated_bytes, d.conn_map_full, d.args_map_full,
-      d.iov_limit, d.read_failed);
+      "stopping: {} spans made, {} exported, {} dropped (queue full {}, export failed {}, at shutdown {}); "
+      "kernel drops: ring buffer full {}, truncated events {} ({} bytes), conn map full {}, args map full {}, "
+      "iovec limit {}, unreadable {}; decoders: {} resyncs, {} gaps, {} bytes skipped, {} non-HTTP connections",
+      spans_made, es.exported, es.dropped_queue_full + es.export_failed_spans + es.dropped_shutdown,
+      es.dropped_queue_full, es.export_failed_spans, es.dropped_shutdown, d.ringbuf_full, d.truncated_events,
+      d.truncated_bytes, d.conn_map_full, d.args_map_full, d.iov_limit, d.read_failed, ts.resyncs, ts.gaps,
+      ts.bytes_skipped, ts.non_http_connections);
   loader.reset();
   return 0;
 }

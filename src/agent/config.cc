@@ -186,6 +186,16 @@ std::string ApplyEnvironment(const std::map<std::string, std::string>& env, Conf
   std::vector<std::string> bad;
   cfg->otlp_headers = ParseOtlpHeaders(headers, &bad);
   if (!bad.empty()) return "OTEL_EXPORTER_OTLP_HEADERS: '" + bad.front() + "' is not key=value";
+  std::string insecure = get("OTEL_EXPORTER_OTLP_TRACES_INSECURE");
+  if (insecure.empty()) insecure = get("OTEL_EXPORTER_OTLP_INSECURE");
+  if (!insecure.empty()) {
+    std::string v = insecure;
+    for (char& ch : v) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+    if (v != "true" && v != "false") return "OTEL_EXPORTER_OTLP_INSECURE: '" + insecure + "' is not true or false";
+    cfg->otlp_insecure = v == "true";
+  }
+  for (const std::string& m : SplitComma(get("OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS")))
+    cfg->known_http_methods.push_back(m);
   auto num = [&](const char* key, uint32_t* dst) -> std::string {
     std::string v = get(key);
     if (v.empty()) return {};

@@ -30,7 +30,9 @@ struct Config {
   // OTLP (from OTEL_* unless overridden)
   std::string otlp_endpoint;
   OtlpHeaders otlp_headers;
+  bool otlp_insecure = true;  // for a scheme-less endpoint (OTEL_EXPORTER_OTLP_INSECURE)
   uint32_t otlp_timeout_ms = 10000;
+  std::vector<std::string> known_http_methods;  // OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS
   uint32_t bsp_schedule_delay_ms = 1000;
   uint32_t bsp_max_queue = 2048;
   uint32_t bsp_max_batch = 512;

@@ -123,3 +123,21 @@ TEST(ConfigYaml, WrongShapesAreNamed) {
 
 }  // namespace
 }  // namespace sonde
+
+namespace sonde {
+namespace {
+
+TEST(Config, InsecureAndKnownMethodsFromEnvironment) {
+  std::vector<const char*> args = {"sonde"};
+  ParseResult r = ParseCommandLine(1, args.data(),
+                                   {{"OTEL_EXPORTER_OTLP_INSECURE", "FALSE"},
+                                    {"OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS", "GET,POST,PURGE"}});
+  ASSERT_EQ(r.error, "");
+  EXPECT_FALSE(r.config.otlp_insecure);
+  EXPECT_EQ(r.config.known_http_methods, (std::vector<std::string>{"GET", "POST", "PURGE"}));
+  r = ParseCommandLine(1, args.data(), {{"OTEL_EXPORTER_OTLP_INSECURE", "maybe"}});
+  EXPECT_EQ(r.error, "OTEL_EXPORTER_OTLP_INSECURE: 'maybe' is not true or false");
+}
+
+}  // namespace
+}  // namespace sonde
