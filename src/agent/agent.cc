@@ -16,7 +16,7 @@
 #include "exporter/jsonl_exporter.h"
 #include "exporter/otlp_grpc_exporter.h"
 #include "loader/loader.h"
-#include "spans/http_span_builder.h"
+#include "spans/span_builder.h"
 #include "spans/id_generator.h"
 #include "spans/resource.h"
 
@@ -132,14 +132,16 @@ int RunAgent(const Config& cfg) {
   std::unique_ptr<ExportPipeline> pipeline = MakeExporters(cfg);
   ConnectionTracker tracker;
   IdGenerator ids;
-  HttpSpanOptions ho;
+  SpanOptions so;
+  HttpSpanOptions& ho = so.http;
   ho.route_patterns = cfg.routes;
   ho.capture_request_headers = cfg.capture_request_headers;
   ho.capture_response_headers = cfg.capture_response_headers;
   ho.redact_query_values = cfg.redact_query;
   ho.known_methods = cfg.known_http_methods;
   int64_t mono_to_unix = static_cast<int64_t>(Now(CLOCK_REALTIME)) - static_cast<int64_t>(Now(CLOCK_MONOTONIC));
-  HttpSpanBuilder builder(ho, &ids, mono_to_unix);
+  so.db.sanitize_query = cfg.sanitize_db_queries;
+  SpanBuilder builder(so, &ids, mono_to_unix);
   Resources resources(&discovery, HostName());
 
   struct sigaction sa = {};

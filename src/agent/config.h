@@ -27,6 +27,8 @@ struct Config {
   std::vector<std::string> capture_request_headers;
   std::vector<std::string> capture_response_headers;
   bool redact_query = true;
+  // Database spans: db.query.text with literals replaced by placeholders.
+  bool sanitize_db_queries = true;
   // OTLP (from OTEL_* unless overridden)
   std::string otlp_endpoint;
   OtlpHeaders otlp_headers;

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "common/types.h"
+#include "decoders/postgres/pg_message.h"
+#include "decoders/redis/redis_message.h"
 
 namespace sonde {
 
@@ -48,7 +50,7 @@ struct HttpExchange {
 
 struct Message {
   ConnInfo conn;
-  std::variant<HttpExchange> payload;
+  std::variant<HttpExchange, RedisExchange, PgExchange> payload;
 };
 
 }  // namespace sonde
