@@ -13,10 +13,15 @@ PKGS=(
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   # libraries
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libspdlog-dev libfmt-dev libyaml-cpp-dev libcurl4-openssl-dev libnghttp2-dev
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libcurl4-openssl-dev libnghttp2-dev nlohmann-json3-dev
+  # OTLP/HTTP tests: TLS test receiver (OpenSSL) and test certificates (openssl tool)
+  libssl-dev openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
   curl python3 python3-flask python3-requests
+  # Redis and PostgreSQL servers and real clients for the database tests
+  redis-server redis-tools python3-redis libhiredis-dev
+  postgresql postgresql-client postgresql-contrib python3-psycopg2 libpq-dev
 )
 
 missing=()
@@ -28,7 +33,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Node.js is needed by the integration tests (node http client/server).
-if ! command -v node >/dev/null 2>&1; then
+# Node.js (with npm) is on the build machines already; Debian's packages are
+# the fallback where it is missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt-get install -y -q --no-install-recommends nodejs npm
+fi
+
+# Node.js packages the tests drive (express, ioredis, pg), from the npm registry.
+cd "$(dirname "$0")/../tests/node"
+if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
+  npm install --no-audit --no-fund --loglevel=error
+  touch node_modules
 fi

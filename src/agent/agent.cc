@@ -6,10 +6,17 @@
 #include <atomic>
 #include <csignal>
 #include <ctime>
+#include <fstream>
 #include <memory>
+#include <mutex>
+#include <sstream>
 #include <unordered_map>
 
+#include "agent/resources.h"
+#include "agent/tracing_set.h"
 #include "decoders/connection_tracker.h"
+#include "discovery/k8s/config_watcher.h"
+#include "discovery/k8s/pod_cache.h"
 #include "discovery/discovery.h"
 #include "exporter/console_exporter.h"
 #include "exporter/export_pipeline.h"
@@ -70,79 +77,96 @@ std::unique_ptr<ExportPipeline> MakeExporters(const Config& cfg) {
   return std::make_unique<ExportPipeline>(std::move(exporters), po);
 }
 
-// Per-process resources, built once from /proc and kept until exec/exit.
-class Resources {
+// A config file changed on disk (ConfigMap update): parsed on the watcher's
+// thread, applied on the hot thread.
+class PendingReload {
  public:
-  Resources(Discovery* d, std::string host) : d_(d), host_(std::move(host)) {}
-  std::shared_ptr<const Resource> Get(uint32_t pid) {
-    auto it = cache_.find(pid);
-    if (it != cache_.end()) return it->second;
-    const ProcessInfo* info = d_->Info(pid);
-    ProcessInfo fallback;
-    if (!info) {
-      // Already gone (a short-lived client): what the kernel told us.
-      fallback.pid = pid;
-      auto c = comms_.find(pid);
-      if (c != comms_.end()) fallback.comm = fallback.exe_path = c->second;
-      info = &fallback;
-    }
-    auto res = BuildProcessResource(*info, host_);
-    if (cache_.size() > 16384) cache_.clear();
-    cache_[pid] = res;
-    return res;
+  void Offer(const Config& c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_ = c;
+    has_ = true;
   }
-  void Prime(uint32_t pid, std::string_view comm) {
-    if (comms_.size() > 16384) comms_.clear();
-    comms_[pid] = std::string(comm);
-    cache_.erase(pid);
-    Get(pid);
-  }
-  void Forget(uint32_t pid) {
-    cache_.erase(pid);
-    comms_.erase(pid);
+  bool Take(Config* out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!has_) return false;
+    *out = next_;
+    has_ = false;
+    return true;
   }
 
  private:
-  Discovery* d_;
-  std::string host_;
-  std::unordered_map<uint32_t, std::shared_ptr<const Resource>> cache_;
-  std::unordered_map<uint32_t, std::string> comms_;
+  std::mutex mu_;
+  Config next_;
+  bool has_ = false;
 };
+
+SpanOptions MakeSpanOptions(const Config& cfg) {
+  SpanOptions so;
+  so.http.route_patterns = cfg.routes;
+  so.http.capture_request_headers = cfg.capture_request_headers;
+  so.http.capture_response_headers = cfg.capture_response_headers;
+  so.http.redact_query_values = cfg.redact_query;
+  so.http.known_methods = cfg.known_http_methods;
+  so.db.sanitize_query = cfg.sanitize_db_queries;
+  return so;
+}
 
 }  // namespace
 
-int RunAgent(const Config& cfg) {
+int RunAgent(const Config& initial_cfg) {
+  Config cfg = initial_cfg;
   uint32_t self = static_cast<uint32_t>(getpid());
-  Discovery discovery(cfg.select, self);
+
+  std::unique_ptr<PodCache> pods;
+  if (cfg.kubernetes.enabled) {
+    KubeApiOptions ko;
+    ko.api_server = cfg.kubernetes.api_server;
+    ko.token_path = cfg.kubernetes.token_path;
+    ko.ca_path = cfg.kubernetes.ca_path;
+    ko.node_name = cfg.kubernetes.node_name;
+    pods = std::make_unique<PodCache>(ko);
+    pods->Start();
+    if (!pods->WaitSynced(std::chrono::seconds(5)))
+      spdlog::warn("the pod list from {} is not in yet; pods are matched as it arrives", ko.api_server);
+  }
+  TracingSet traced(cfg.select, cfg.kubernetes, pods.get(), self);
 
   LoaderOptions lo;
   lo.capture_bytes = cfg.capture_bytes;
-  lo.trace_all = discovery.trace_all();
+  lo.trace_all = traced.kernel_traces_all();
   std::string error;
   std::unique_ptr<Loader> loader = Loader::Open(lo, &error);
   if (!loader) {
     fprintf(stderr, "sonde: %s\n", error.c_str());
     return 1;
   }
-  std::vector<uint32_t> initial = discovery.InitialScan();
-  for (uint32_t pid : initial) loader->SelectPid(pid);
-  if (!discovery.trace_all() && initial.empty())
+  traced.Attach(loader.get());
+  if (!traced.kernel_traces_all() && traced.size() == 0)
     spdlog::info("no process matches the selectors yet; waiting for one to start");
 
   std::unique_ptr<ExportPipeline> pipeline = MakeExporters(cfg);
   ConnectionTracker tracker;
   IdGenerator ids;
-  SpanOptions so;
-  HttpSpanOptions& ho = so.http;
-  ho.route_patterns = cfg.routes;
-  ho.capture_request_headers = cfg.capture_request_headers;
-  ho.capture_response_headers = cfg.capture_response_headers;
-  ho.redact_query_values = cfg.redact_query;
-  ho.known_methods = cfg.known_http_methods;
   int64_t mono_to_unix = static_cast<int64_t>(Now(CLOCK_REALTIME)) - static_cast<int64_t>(Now(CLOCK_MONOTONIC));
-  so.db.sanitize_query = cfg.sanitize_db_queries;
-  SpanBuilder builder(so, &ids, mono_to_unix);
-  Resources resources(&discovery, HostName());
+  auto builder = std::make_unique<SpanBuilder>(MakeSpanOptions(cfg), &ids, mono_to_unix);
+  Resources resources(&traced, HostName());
+
+  PendingReload reload;
+  std::unique_ptr<ConfigWatcher> watcher;
+  if (!cfg.config_path.empty()) {
+    std::map<std::string, std::string> env = CurrentEnvironment();
+    watcher = std::make_unique<ConfigWatcher>(cfg.config_path, [&reload, env, path = cfg.config_path](const std::string& text) {
+      Config next;
+      std::string err = ParseConfigFile(text, path, env, &next);
+      if (!err.empty()) {
+        spdlog::error("config change rejected, keeping the running config: {}", err);
+        return;
+      }
+      reload.Offer(next);
+    });
+    std::string werr = watcher->Start();
+    if (!werr.empty()) spdlog::warn("config file changes will not be applied: {}", werr);
+  }
 
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
@@ -154,36 +178,32 @@ int RunAgent(const Config& cfg) {
   Loader::Callback on_event = [&](const Event& ev) {
     switch (ev.kind) {
       case EventKind::kData:
-        if (discovery.IsSelected(ev.conn.key.pid)) tracker.OnData(ev.conn, ev.dir, ev.chunk);
+        if (traced.IsTraced(ev.conn.key.pid)) tracker.OnData(ev.conn, ev.dir, ev.chunk);
         break;
       case EventKind::kOpen:
-        if (discovery.IsSelected(ev.conn.key.pid)) tracker.OnOpen(ev.conn, ev.ts_ns);
+        if (traced.IsTraced(ev.conn.key.pid)) tracker.OnOpen(ev.conn, ev.ts_ns);
         break;
       case EventKind::kClose:
         tracker.OnClose(ev.conn.key, ev.ts_ns);
         break;
-      case EventKind::kExec: {
-        bool was = discovery.IsSelected(ev.pid);
-        bool now = discovery.OnExec(ev.pid);
-        if (now) {
-          if (!discovery.trace_all()) loader->SelectPid(ev.pid);
+      case EventKind::kExec:
+        resources.Forget(ev.pid);
+        traced.OnExec(ev.pid);
+        if (traced.IsTraced(ev.pid)) {
           resources.Prime(ev.pid, ev.comm);
           spdlog::debug("tracing pid {} ({})", ev.pid, ev.comm);
-        } else if (was) {
-          loader->UnselectPid(ev.pid);
-          resources.Forget(ev.pid);
         }
         break;
-      }
       case EventKind::kFork:
-        if (discovery.OnFork(ev.ppid, ev.pid)) resources.Prime(ev.pid, ev.comm);
+        traced.OnFork(ev.ppid, ev.pid);
+        if (traced.IsTraced(ev.pid)) resources.Prime(ev.pid, ev.comm);
         break;
       case EventKind::kExit:
         tracker.OnProcessExit(ev.pid, ev.ts_ns);
-        discovery.OnExit(ev.pid);
+        traced.OnExit(ev.pid);
         break;
       case EventKind::kListen:
-        if (discovery.OnListen(ev.pid, ev.port) && !discovery.trace_all()) loader->SelectPid(ev.pid);
+        traced.OnListen(ev.pid, ev.port);
         break;
     }
   };
@@ -192,14 +212,14 @@ int RunAgent(const Config& cfg) {
     std::vector<Message> msgs;
     tracker.Drain(&msgs);
     for (const Message& m : msgs) {
-      Span s = builder.Build(m, resources.Get(m.conn.key.pid));
+      Span s = builder->Build(m, resources.Get(m.conn.key.pid));
       pipeline->Push(std::move(s));
       ++spans_made;
     }
   };
 
   fprintf(stderr, "sonde ready: %zu probes attached, tracing %s\n", loader->attached_programs(),
-          discovery.trace_all() ? "all processes" : (std::to_string(initial.size()) + " process(es) so far").c_str());
+          traced.kernel_traces_all() ? "all processes" : (std::to_string(traced.size()) + " process(es) so far").c_str());
   fflush(stderr);
 
   uint64_t last_expire = Now(CLOCK_MONOTONIC), last_sweep = last_expire;
@@ -212,7 +232,23 @@ int RunAgent(const Config& cfg) {
     uint64_t now = Now(CLOCK_MONOTONIC);
     if (now - last_expire > 1000000000ull) {
       tracker.Expire(now);
+      traced.Tick();
       last_expire = now;
+    }
+    Config next;
+    if (reload.Take(&next)) {
+      std::string why;
+      if (!traced.Reconfigure(next.select, next.kubernetes.selection, &why)) {
+        spdlog::error("config change rejected, keeping the running config: {}", why);
+      } else {
+        emit_spans();  // messages decoded under the old options keep them
+        builder = std::make_unique<SpanBuilder>(MakeSpanOptions(next), &ids, mono_to_unix);
+        spdlog::set_level(spdlog::level::from_str(next.log_level));
+        if (next.capture_bytes != cfg.capture_bytes)
+          spdlog::warn("capture.bytes_per_syscall changes take effect after a restart");
+        cfg.routes = next.routes;
+        spdlog::info("config reloaded from {}", cfg.config_path);
+      }
     }
     if (now - last_sweep > 10000000000ull) {
       loader->SweepDeadProcesses();
@@ -223,6 +259,7 @@ int RunAgent(const Config& cfg) {
   // Deliver what is still queued in the kernel, then flush and detach.
   loader->Poll(0, on_event);
   emit_spans();
+  if (watcher) watcher->Stop();
   pipeline->Shutdown();
   DropCounters d = loader->ReadDrops();
   ExportPipelineStats es = pipeline->stats();

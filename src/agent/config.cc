@@ -116,7 +116,7 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
   try {
     YAML::Node root = YAML::Load(text);
     if (root.IsNull()) return {};
-    std::string err = CheckKeys(root, "", {"select", "capture", "http", "output", "log_level"});
+    std::string err = CheckKeys(root, "", {"select", "capture", "http", "output", "log_level", "kubernetes"});
     if (!err.empty()) return origin + ": " + err;
     if (auto sel = root["select"]) {
       if (!(err = CheckKeys(sel, "select", {"pids", "exe", "ports"})).empty()) return origin + ": " + err;
@@ -165,6 +165,9 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
       }
     }
     if (root["log_level"]) cfg->log_level = root["log_level"].as<std::string>();
+    if (auto k = root["kubernetes"]) {
+      if (!(err = ParseK8sSettings(k, &cfg->kubernetes)).empty()) return origin + ": " + err;
+    }
   } catch (const ConfigError& e) {
     return origin + ": " + e.message;
   } catch (const YAML::Exception& e) {
@@ -216,6 +219,13 @@ std::string ApplyEnvironment(const std::map<std::string, std::string>& env, Conf
   if (!proto.empty() && proto != "grpc")
     return "OTEL_EXPORTER_OTLP_PROTOCOL='" + proto + "' is not supported yet (only grpc)";
   return {};
+}
+
+std::string ParseConfigFile(const std::string& text, const std::string& origin,
+                            const std::map<std::string, std::string>& env, Config* cfg) {
+  std::string err = ApplyYamlConfig(text, origin, cfg);
+  if (err.empty()) err = ResolveK8sSettings(env, &cfg->kubernetes);
+  return err;
 }
 
 ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<std::string, std::string>& env) {
@@ -335,6 +345,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
     if (!file_cfg.redact_query) c.redact_query = false;
     if (c.log_level == Config().log_level) c.log_level = file_cfg.log_level;
     if (cli_outputs.empty()) cli_outputs = file_cfg.outputs;
+    c.kubernetes = file_cfg.kubernetes;
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   if (!kLevels.count(c.log_level)) {
@@ -342,6 +353,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
     return r;
   }
   if (!(r.error = ApplyEnvironment(env, &c)).empty()) return r;
+  if (!(r.error = ResolveK8sSettings(env, &c.kubernetes)).empty()) return r;
   c.outputs = cli_outputs;
   if (c.outputs.empty())
     c.outputs.push_back({c.otlp_endpoint.empty() ? OutputSpec::Kind::kConsole : OutputSpec::Kind::kOtlp, ""});

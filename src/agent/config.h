@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "discovery/discovery.h"
+#include "discovery/k8s/selection.h"
 #include "exporter/otlp_config.h"
 
 namespace sonde {
@@ -40,6 +41,7 @@ struct Config {
   uint32_t bsp_max_batch = 512;
   std::string log_level = "info";
   std::string config_path;
+  K8sSettings kubernetes;
 };
 
 enum class Command { kRun, kDoctor, kHelp, kVersion };
@@ -56,6 +58,10 @@ ParseResult ParseCommandLine(int argc, const char* const* argv,
                              const std::map<std::string, std::string>& env);
 // Applies a YAML document to `cfg`; returns an error naming the bad key.
 std::string ApplyYamlConfig(const std::string& yaml_text, const std::string& origin, Config* cfg);
+// Parses a whole config file the way --config does (for reloads): the YAML
+// plus what the environment resolves. Returns an error naming the bad key.
+std::string ParseConfigFile(const std::string& yaml_text, const std::string& origin,
+                            const std::map<std::string, std::string>& env, Config* cfg);
 // Applies OTEL_* variables.
 std::string ApplyEnvironment(const std::map<std::string, std::string>& env, Config* cfg);
 std::map<std::string, std::string> CurrentEnvironment();

@@ -1,6 +1,8 @@
 #include "decoders/stream_decoder.h"
 
 #include "decoders/http1/http1_decoder.h"
+#include "decoders/postgres/pg_decoder.h"
+#include "decoders/redis/redis_decoder.h"
 
 namespace sonde {
 
@@ -11,10 +13,22 @@ std::unique_ptr<StreamDecoder> MakeHttp1(const ConnInfo& info, const DecoderLimi
   return std::make_unique<Http1Decoder>(info, limits, counters);
 }
 
+std::unique_ptr<StreamDecoder> MakeRedis(const ConnInfo& info, const DecoderLimits& limits,
+                                         DecodeCounters* counters) {
+  return std::make_unique<RedisDecoder>(info, limits, counters);
+}
+
+std::unique_ptr<StreamDecoder> MakePostgres(const ConnInfo& info, const DecoderLimits& limits,
+                                            DecodeCounters* counters) {
+  return std::make_unique<PgDecoder>(info, limits, counters);
+}
+
 // HTTP/2's preface ("PRI * HTTP/2.0") is rejected by the HTTP/1 check, so an
 // HTTP/2 entry can be added here without reordering.
 constexpr ProtocolEntry kProtocols[] = {
     {Protocol::kHttp1, &Http1Decoder::Infer, &MakeHttp1},
+    {Protocol::kPostgres, &PgDecoder::Infer, &MakePostgres},
+    {Protocol::kRedis, &RedisDecoder::Infer, &MakeRedis},
 };
 
 }  // namespace
@@ -22,6 +36,8 @@ constexpr ProtocolEntry kProtocols[] = {
 const char* ProtocolName(Protocol p) {
   switch (p) {
     case Protocol::kHttp1: return "http1";
+    case Protocol::kRedis: return "redis";
+    case Protocol::kPostgres: return "postgresql";
     default: return "unknown";
   }
 }

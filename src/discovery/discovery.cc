@@ -16,19 +16,6 @@ std::string Basename(const std::string& p) {
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
-std::vector<uint32_t> ListPids(const std::string& proc) {
-  std::vector<uint32_t> pids;
-  DIR* d = opendir(proc.c_str());
-  if (!d) return pids;
-  while (dirent* e = readdir(d)) {
-    char* end = nullptr;
-    unsigned long v = strtoul(e->d_name, &end, 10);
-    if (end && *end == 0 && v > 0) pids.push_back(static_cast<uint32_t>(v));
-  }
-  closedir(d);
-  return pids;
-}
-
 // Inodes of TCP sockets in LISTEN state on any of `ports`.
 std::set<uint64_t> ListeningInodes(const std::string& proc, const std::set<uint16_t>& ports) {
   std::set<uint64_t> inodes;
@@ -51,6 +38,19 @@ std::set<uint64_t> ListeningInodes(const std::string& proc, const std::set<uint1
 }
 
 }  // namespace
+
+std::vector<uint32_t> ListPids(const std::string& proc) {
+  std::vector<uint32_t> pids;
+  DIR* d = opendir(proc.c_str());
+  if (!d) return pids;
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    unsigned long v = strtoul(e->d_name, &end, 10);
+    if (end && *end == 0 && v > 0) pids.push_back(static_cast<uint32_t>(v));
+  }
+  closedir(d);
+  return pids;
+}
 
 Discovery::Discovery(Selectors sel, uint32_t self_pid, std::string proc_root)
     : sel_(std::move(sel)), self_pid_(self_pid), proc_(std::move(proc_root)) {}

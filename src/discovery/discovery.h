@@ -54,6 +54,8 @@ class Discovery {
   std::unordered_map<uint32_t, std::unique_ptr<ProcessInfo>> cache_;
 };
 
+// Every pid under proc_root.
+std::vector<uint32_t> ListPids(const std::string& proc_root);
 // Reads /proc/<pid> into a ProcessInfo; false when the process is gone.
 bool ReadProcessInfo(const std::string& proc_root, uint32_t pid, ProcessInfo* out);
 Runtime DetectRuntime(const std::string& exe_path, const std::string& maps);

@@ -72,8 +72,18 @@ void ExportPipeline::Shutdown() {
     stop_.store(true, std::memory_order_release);
   }
   work_cv_.notify_one();
-  // Bounded: the thread gives up exporting at stop_deadline_, and a single
-  // Export call is bounded by the exporter's own timeout.
+  // Bounded: the thread gives up exporting at stop_deadline_. An Export in
+  // progress at the deadline (retrying a collector that is down, waiting on
+  // a slow one) is told to give up.
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto deadline = Clock::time_point(Clock::duration(stop_deadline_.load(std::memory_order_relaxed)));
+    if (!done_cv_.wait_until(lock, deadline, [&] { return thread_done_; })) {
+      lock.unlock();
+      spdlog::warn("export pipeline: export timeout reached at shutdown; aborting the export in progress");
+      for (auto& e : exporters_) e->Abort();
+    }
+  }
   thread_.join();
   // A Push that passed the accepting_ check just before it was cleared may
   // have landed after the thread's last sweep; account for it here.

@@ -8,6 +8,18 @@
 // handed to Push ends up in exactly one of exported, export_failed_spans,
 // dropped_queue_full or dropped_shutdown.
 //
+// Retries: an OTLP exporter retries a failed batch inside Export, on this
+// pipeline's exporter thread (see otlp_exporter.h). Meanwhile Push keeps
+// accepting spans into the queue, so a collector outage costs nothing until
+// the queue is full; from then on the newest spans are dropped (counted)
+// until the exporter catches up. A span accepted by Push is therefore only
+// lost to a collector outage longer than the retry budget
+// (RetryOptions::max_elapsed), to a final error answer, or to shutdown.
+//
+// Shutdown: the remaining spans are exported for at most export_timeout;
+// then an Export still in progress is aborted (SpanExporter::Abort) and
+// whatever is left is counted in dropped_shutdown.
+//
 // Batching follows the OpenTelemetry batch span processor (the OTEL_BSP_*
 // variables): a batch goes out when max_export_batch_size spans are waiting,
 // or when schedule_delay has passed since the last export, whichever is first.
@@ -75,6 +87,9 @@ class ExportPipeline {
   uint64_t exported() const { return exported_.load(std::memory_order_relaxed); }
   uint64_t dropped_queue_full() const { return dropped_queue_full_.load(std::memory_order_relaxed); }
   uint64_t export_failures() const { return export_failures_.load(std::memory_order_relaxed); }
+  // Spans waiting in the queue (approximate while other threads push or pop).
+  size_t queue_size() const { return queue_.SizeApprox(); }
+  size_t queue_capacity() const { return queue_.capacity(); }
   ExportPipelineStats stats() const;
 
   const ExportPipelineOptions& options() const { return options_; }

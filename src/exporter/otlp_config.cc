@@ -78,6 +78,74 @@ std::optional<OtlpGrpcTarget> ParseOtlpGrpcEndpoint(std::string_view endpoint,
   return out;
 }
 
+std::optional<OtlpHttpUrl> ParseOtlpHttpEndpoint(std::string_view endpoint) {
+  std::string_view rest = Trim(endpoint);
+  OtlpHttpUrl out;
+  std::string scheme;
+  if (StartsWithNoCase(rest, "http://")) {
+    rest.remove_prefix(7);
+    scheme = "http://";
+  } else if (StartsWithNoCase(rest, "https://")) {
+    rest.remove_prefix(8);
+    scheme = "https://";
+    out.use_tls = true;
+  } else {
+    return std::nullopt;
+  }
+  size_t path_start = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, path_start);
+  std::string_view path = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
+  size_t hash = path.find('#');
+  if (hash != std::string_view::npos) path = path.substr(0, hash);
+  size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string_view host = authority;
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos || close == 1) return std::nullopt;
+    host = authority.substr(0, close + 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return std::nullopt;
+      port = after.substr(1);
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+      if (port.empty()) return std::nullopt;
+    }
+  }
+  if (host.empty()) return std::nullopt;
+  for (char c : host)
+    if (std::isspace(static_cast<unsigned char>(c))) return std::nullopt;
+  if (port.empty()) {
+    out.port = out.use_tls ? 443 : 80;
+  } else {
+    if (port.size() > 5) return std::nullopt;
+    for (char c : port)
+      if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    out.port = std::stoi(std::string(port));
+    if (out.port == 0 || out.port > 65535) return std::nullopt;
+  }
+  out.host = std::string(host);
+  out.path = path.empty() ? std::string("/") : std::string(path);
+  if (out.path.front() == '?') out.path.insert(0, "/");
+  out.url = scheme + out.host + ":" + std::to_string(out.port) + out.path;
+  return out;
+}
+
+std::string AppendSignalPath(std::string_view base, std::string_view signal_path) {
+  std::string out(Trim(base));
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  while (!signal_path.empty() && signal_path.front() == '/') signal_path.remove_prefix(1);
+  out += '/';
+  out += signal_path;
+  return out;
+}
+
 std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -24,6 +24,26 @@ struct OtlpGrpcTarget {
 std::optional<OtlpGrpcTarget> ParseOtlpGrpcEndpoint(std::string_view endpoint,
                                                     bool insecure_without_scheme = true);
 
+// An OTLP/HTTP endpoint: an http:// or https:// URL. The port defaults to
+// the scheme's (80, 443); the path is kept as given ("/" when empty).
+struct OtlpHttpUrl {
+  bool use_tls = false;
+  std::string host;  // as written; IPv6 literals keep their brackets
+  int port = 0;
+  std::string path;  // with query, if any
+  std::string url;   // the whole URL, as libcurl takes it
+};
+
+// Returns nullopt without an http/https scheme, with an empty host or a bad port.
+std::optional<OtlpHttpUrl> ParseOtlpHttpEndpoint(std::string_view endpoint);
+
+// The URL of one signal from the generic OTEL_EXPORTER_OTLP_ENDPOINT, per the
+// spec: the signal's path ("v1/traces") is appended to the base URL's path,
+// with exactly one '/' between ("http://c:4318" and "http://c:4318/" both
+// give "http://c:4318/v1/traces"; "http://c:4318/otlp" gives
+// "http://c:4318/otlp/v1/traces").
+std::string AppendSignalPath(std::string_view base, std::string_view signal_path);
+
 using OtlpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 // Parses OTEL_EXPORTER_OTLP_HEADERS: "k1=v1,k2=v2", each key and value

@@ -22,8 +22,9 @@ void SetValue(const AttrValue& v, common::AnyValue* out) {
   }
 }
 
-void AddAttributes(const Attributes& attrs,
-                   google::protobuf::RepeatedPtrField<common::KeyValue>* out) {
+}  // namespace
+
+void AddOtlpAttributes(const Attributes& attrs, google::protobuf::RepeatedPtrField<common::KeyValue>* out) {
   out->Reserve(out->size() + static_cast<int>(attrs.size()));
   for (const Attribute& a : attrs) {
     common::KeyValue* kv = out->Add();
@@ -31,6 +32,8 @@ void AddAttributes(const Attributes& attrs,
     SetValue(a.value, kv->mutable_value());
   }
 }
+
+namespace {
 
 void FillSpan(const Span& s, trace::Span* out) {
   out->set_trace_id(s.trace_id.data(), s.trace_id.size());
@@ -43,7 +46,7 @@ void FillSpan(const Span& s, trace::Span* out) {
   out->set_kind(static_cast<trace::Span::SpanKind>(static_cast<int>(s.kind)));
   out->set_start_time_unix_nano(s.start_unix_ns);
   out->set_end_time_unix_nano(s.end_unix_ns);
-  AddAttributes(s.attributes, out->mutable_attributes());
+  AddOtlpAttributes(s.attributes, out->mutable_attributes());
   if (s.status != StatusCode::kUnset) {
     trace::Status* st = out->mutable_status();
     st->set_code(static_cast<trace::Status::StatusCode>(static_cast<int>(s.status)));
@@ -62,7 +65,7 @@ void ToOtlpRequest(const std::vector<Span>& batch, const OtlpScope& scope,
     auto [it, inserted] = groups.try_emplace(key, nullptr);
     if (inserted) {
       trace::ResourceSpans* rs = out->add_resource_spans();
-      if (key) AddAttributes(key->attributes, rs->mutable_resource()->mutable_attributes());
+      if (key) AddOtlpAttributes(key->attributes, rs->mutable_resource()->mutable_attributes());
       trace::ScopeSpans* ss = rs->add_scope_spans();
       ss->mutable_scope()->set_name(scope.name);
       if (!scope.version.empty()) ss->mutable_scope()->set_version(scope.version);

@@ -15,6 +15,10 @@ struct OtlpScope {
   std::string version;
 };
 
+// Appends `attrs` as OTLP KeyValues (strings made valid UTF-8).
+void AddOtlpAttributes(const Attributes& attrs,
+                       google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>* out);
+
 // Builds one request from a batch. Spans are grouped into one ResourceSpans
 // per distinct Resource object (identity of the shared_ptr, not equal
 // contents: span building hands out one Resource per process), in order of

@@ -1,13 +1,14 @@
-// Exports spans to an OpenTelemetry collector over OTLP/gRPC.
+// Exports spans to an OpenTelemetry collector over OTLP/gRPC: an
+// OtlpSpanExporter with a gRPC transport, configured the way the agent has
+// always configured it. New code can build an OtlpSpanExporter from
+// OtlpExporterOptions (either protocol) directly.
 #pragma once
 
 #include <chrono>
-#include <cstdint>
-#include <memory>
 #include <string>
 
 #include "exporter/otlp_config.h"
-#include "exporter/span_exporter.h"
+#include "exporter/otlp_exporter.h"
 
 namespace sonde {
 
@@ -23,29 +24,30 @@ struct OtlpGrpcExporterOptions {
   // Sent as gRPC metadata on every call (OTEL_EXPORTER_OTLP_HEADERS, already
   // parsed by ParseOtlpHeaders).
   OtlpHeaders headers;
-  // Deadline of one Export call (OTEL_EXPORTER_OTLP_TIMEOUT, default 10 s).
+  // Deadline of one attempt (OTEL_EXPORTER_OTLP_TIMEOUT, default 10 s).
   std::chrono::milliseconds timeout{10000};
   // Version reported in the instrumentation scope; empty means sonde's own.
   std::string scope_version;
+  OtlpCompression compression = OtlpCompression::kNone;
+  OtlpTlsOptions tls;
+  RetryOptions retry;
 };
 
+OtlpExporterOptions ToExporterOptions(const OtlpGrpcExporterOptions& o);
+
 // Export() is synchronous and is meant to run on the exporter thread.
-class OtlpGrpcExporter : public SpanExporter {
+class OtlpGrpcExporter : public OtlpSpanExporter {
  public:
   // An unparsable endpoint is logged; every Export then returns false, so a
   // bad setting shows up as export failures rather than a crash.
   explicit OtlpGrpcExporter(OtlpGrpcExporterOptions options);
   ~OtlpGrpcExporter() override;
 
-  bool Export(const std::vector<Span>& batch) override;
-  void Shutdown() override;
-
   // The "host:port" the channel connects to; empty when the endpoint was invalid.
-  const std::string& target() const;
+  const std::string& target() const { return target_; }
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  std::string target_;
 };
 
 }  // namespace sonde

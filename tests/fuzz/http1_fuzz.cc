@@ -97,7 +97,9 @@ struct Driver {
 
   void Check() {
     for (const sonde::Message& m : out) {
-      const auto& ex = std::get<sonde::HttpExchange>(m.payload);
+      const auto* exp = std::get_if<sonde::HttpExchange>(&m.payload);
+      if (!exp) continue;  // another protocol the tracker recognised
+      const auto& ex = *exp;
       if (ex.request.method.empty() || ex.request.headers.size() > sonde::http1::kMaxHeaders) {
         __builtin_trap();
       }

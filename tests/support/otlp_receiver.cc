@@ -3,205 +3,211 @@
 #include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
+#include <deque>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 
-#include <fmt/format.h>
-
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.grpc.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 
 namespace sonde::testing {
 namespace {
 
-namespace collector = opentelemetry::proto::collector::trace::v1;
-namespace common = opentelemetry::proto::common::v1;
-namespace trace = opentelemetry::proto::trace::v1;
+namespace trace_collector = opentelemetry::proto::collector::trace::v1;
+namespace metrics_collector = opentelemetry::proto::collector::metrics::v1;
 
-std::string Hex(const std::string& bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0xf];
-  }
-  return out;
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("OtlpTestReceiver: cannot read " + path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
 }
 
-std::string TypeName(const common::AnyValue& v) {
-  switch (v.value_case()) {
-    case common::AnyValue::kStringValue: return "string";
-    case common::AnyValue::kBoolValue: return "bool";
-    case common::AnyValue::kIntValue: return "int";
-    case common::AnyValue::kDoubleValue: return "double";
-    case common::AnyValue::kArrayValue: return "array";
-    case common::AnyValue::kKvlistValue: return "kvlist";
-    case common::AnyValue::kBytesValue: return "bytes";
-    case common::AnyValue::VALUE_NOT_SET: return "empty";
-  }
-  return "empty";
+std::multimap<std::string, std::string> MetadataOf(grpc::ServerContext* ctx) {
+  std::multimap<std::string, std::string> md;
+  for (const auto& [k, v] : ctx->client_metadata())
+    md.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+  return md;
 }
 
-std::string ToText(const common::AnyValue& v) {
-  switch (v.value_case()) {
-    case common::AnyValue::kStringValue: return v.string_value();
-    case common::AnyValue::kBoolValue: return v.bool_value() ? "true" : "false";
-    case common::AnyValue::kIntValue: return std::to_string(v.int_value());
-    case common::AnyValue::kDoubleValue: return fmt::format("{}", v.double_value());
-    case common::AnyValue::kBytesValue: return Hex(v.bytes_value());
-    case common::AnyValue::kArrayValue: {
-      std::string out = "[";
-      for (int i = 0; i < v.array_value().values_size(); ++i) {
-        if (i) out += ',';
-        out += ToText(v.array_value().values(i));
-      }
-      return out + "]";
-    }
-    case common::AnyValue::kKvlistValue: {
-      std::string out = "{";
-      for (int i = 0; i < v.kvlist_value().values_size(); ++i) {
-        if (i) out += ',';
-        out += v.kvlist_value().values(i).key() + "=" + ToText(v.kvlist_value().values(i).value());
-      }
-      return out + "}";
-    }
-    case common::AnyValue::VALUE_NOT_SET: return "";
-  }
-  return "";
+grpc::Status ErrorStatus(const GrpcReply& reply) {
+  if (!reply.retry_info) return grpc::Status(static_cast<grpc::StatusCode>(reply.code), reply.message);
+  google::rpc::RetryInfo info;
+  info.mutable_retry_delay()->set_seconds(reply.retry_info->count() / 1000);
+  info.mutable_retry_delay()->set_nanos(static_cast<int32_t>(reply.retry_info->count() % 1000) * 1000000);
+  google::rpc::Status st;
+  st.set_code(reply.code);
+  st.set_message(reply.message);
+  auto* any = st.add_details();
+  any->set_type_url("type.googleapis.com/google.rpc.RetryInfo");
+  any->set_value(info.SerializeAsString());
+  return grpc::Status(static_cast<grpc::StatusCode>(reply.code), reply.message, st.SerializeAsString());
 }
 
 }  // namespace
 
-std::optional<int64_t> ReceivedSpan::IntAttr(const std::string& key) const {
-  auto it = int_attributes_.find(key);
-  if (it == int_attributes_.end()) return std::nullopt;
-  return it->second;
-}
+struct OtlpTestReceiver::Impl {
+  OtlpTestReceiverOptions options;
 
-std::optional<double> ReceivedSpan::DoubleAttr(const std::string& key) const {
-  auto it = double_attributes_.find(key);
-  if (it == double_attributes_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::optional<bool> ReceivedSpan::BoolAttr(const std::string& key) const {
-  auto it = bool_attributes_.find(key);
-  if (it == bool_attributes_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::string ReceivedSpan::Attr(const std::string& key) const {
-  auto it = attributes.find(key);
-  return it == attributes.end() ? std::string() : it->second;
-}
-
-struct OtlpTestReceiver::Impl final : collector::TraceService::Service {
   mutable std::mutex mu;
   mutable std::condition_variable cv;
   std::vector<ReceivedSpan> spans;
-  std::vector<collector::ExportTraceServiceRequest> requests;
+  std::vector<trace_collector::ExportTraceServiceRequest> requests;
   std::vector<std::multimap<std::string, std::string>> metadata;
   size_t export_calls = 0;
+  std::vector<ReceivedMetricPoint> points;
+  std::vector<metrics_collector::ExportMetricsServiceRequest> metric_requests;
+  std::vector<std::multimap<std::string, std::string>> metric_metadata;
+  size_t metric_calls = 0;
+
   int status_code = 0;
   std::string status_message;
   std::chrono::milliseconds delay{0};
-  int64_t rejected_spans = 0;
+  int64_t rejected = 0;
   std::string partial_message;
-
+  std::deque<GrpcReply> scripted;
   bool shutting_down = false;
 
   std::unique_ptr<grpc::Server> server;
   int port = 0;
 
-  grpc::Status Export(grpc::ServerContext* ctx, const collector::ExportTraceServiceRequest* req,
-                      collector::ExportTraceServiceResponse* resp) override {
+  // The reply for the next call, with mu held.
+  GrpcReply NextReply() {
+    if (!scripted.empty()) {
+      GrpcReply r = scripted.front();
+      scripted.pop_front();
+      return r;
+    }
+    GrpcReply r;
+    r.code = status_code;
+    r.message = status_message;
+    r.delay = delay;
+    return r;
+  }
+
+  // Runs the common part of both Export methods: reply selection, delay,
+  // bookkeeping. `keep` stores the request when the answer is OK.
+  template <typename Keep>
+  grpc::Status Handle(grpc::ServerContext* ctx, size_t* calls, std::vector<std::multimap<std::string, std::string>>* md,
+                      Keep keep) {
+    GrpcReply reply;
     {
-      // Interruptible, so that destroying the receiver does not wait out the delay.
       std::unique_lock<std::mutex> lock(mu);
-      if (delay.count() > 0) cv.wait_for(lock, delay, [&] { return shutting_down; });
+      reply = NextReply();
+      // Interruptible, so that stopping the receiver does not wait out the delay.
+      if (reply.delay.count() > 0) cv.wait_for(lock, reply.delay, [&] { return shutting_down; });
     }
-
-    std::multimap<std::string, std::string> md;
-    for (const auto& [k, v] : ctx->client_metadata())
-      md.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
-
+    auto client_md = MetadataOf(ctx);
     std::lock_guard<std::mutex> lock(mu);
-    size_t request_index = export_calls++;
-    metadata.push_back(std::move(md));
-    if (status_code != 0) {
-      cv.notify_all();
-      return grpc::Status(static_cast<grpc::StatusCode>(status_code), status_message);
-    }
-    requests.push_back(*req);
-    Flatten(*req, request_index);
-    if (rejected_spans > 0 || !partial_message.empty()) {
-      resp->mutable_partial_success()->set_rejected_spans(rejected_spans);
-      resp->mutable_partial_success()->set_error_message(partial_message);
-    }
+    size_t index = (*calls)++;
+    md->push_back(std::move(client_md));
     cv.notify_all();
+    if (reply.code != 0) return ErrorStatus(reply);
+    // The caller gave up while we slept: like a collector whose answer is
+    // lost, but this one also forgets the data, so tests can count exactly.
+    if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "caller gave up");
+    keep(index);
     return grpc::Status::OK;
   }
 
-  // Called with mu held.
-  void Flatten(const collector::ExportTraceServiceRequest& req, size_t request_index) {
-    for (int r = 0; r < req.resource_spans_size(); ++r) {
-      const trace::ResourceSpans& rs = req.resource_spans(r);
-      std::map<std::string, std::string> resource;
-      for (const auto& kv : rs.resource().attributes()) resource[kv.key()] = ToText(kv.value());
-      for (const trace::ScopeSpans& ss : rs.scope_spans()) {
-        for (const trace::Span& s : ss.spans()) {
-          ReceivedSpan out;
-          out.trace_id = Hex(s.trace_id());
-          out.span_id = Hex(s.span_id());
-          out.parent_span_id = Hex(s.parent_span_id());
-          out.trace_state = s.trace_state();
-          out.name = s.name();
-          out.kind = static_cast<int>(s.kind());
-          out.start_unix_ns = s.start_time_unix_nano();
-          out.end_unix_ns = s.end_time_unix_nano();
-          out.flags = s.flags();
-          out.status_code = static_cast<int>(s.status().code());
-          out.status_message = s.status().message();
-          for (const auto& kv : s.attributes()) {
-            out.attributes[kv.key()] = ToText(kv.value());
-            out.attribute_types[kv.key()] = TypeName(kv.value());
-            if (kv.value().has_int_value()) out.int_attributes_[kv.key()] = kv.value().int_value();
-            if (kv.value().has_double_value()) out.double_attributes_[kv.key()] = kv.value().double_value();
-            if (kv.value().has_bool_value()) out.bool_attributes_[kv.key()] = kv.value().bool_value();
-          }
-          out.resource = resource;
-          out.scope_name = ss.scope().name();
-          out.scope_version = ss.scope().version();
-          out.request_index = request_index;
-          out.resource_spans_index = static_cast<size_t>(r);
-          spans.push_back(std::move(out));
+  struct TraceService final : trace_collector::TraceService::Service {
+    Impl* impl;
+    explicit TraceService(Impl* i) : impl(i) {}
+    grpc::Status Export(grpc::ServerContext* ctx, const trace_collector::ExportTraceServiceRequest* req,
+                        trace_collector::ExportTraceServiceResponse* resp) override {
+      return impl->Handle(ctx, &impl->export_calls, &impl->metadata, [&](size_t index) {
+        impl->requests.push_back(*req);
+        FlattenTraces(*req, index, &impl->spans);
+        if (impl->rejected > 0 || !impl->partial_message.empty()) {
+          resp->mutable_partial_success()->set_rejected_spans(impl->rejected);
+          resp->mutable_partial_success()->set_error_message(impl->partial_message);
         }
-      }
+      });
     }
+  } trace_service{this};
+
+  struct MetricsService final : metrics_collector::MetricsService::Service {
+    Impl* impl;
+    explicit MetricsService(Impl* i) : impl(i) {}
+    grpc::Status Export(grpc::ServerContext* ctx, const metrics_collector::ExportMetricsServiceRequest* req,
+                        metrics_collector::ExportMetricsServiceResponse* resp) override {
+      return impl->Handle(ctx, &impl->metric_calls, &impl->metric_metadata, [&](size_t index) {
+        impl->metric_requests.push_back(*req);
+        FlattenMetrics(*req, index, &impl->points);
+        if (impl->rejected > 0 || !impl->partial_message.empty()) {
+          resp->mutable_partial_success()->set_rejected_data_points(impl->rejected);
+          resp->mutable_partial_success()->set_error_message(impl->partial_message);
+        }
+      });
+    }
+  } metrics_service{this};
+
+  void StartServer() {
+    std::shared_ptr<grpc::ServerCredentials> creds;
+    if (options.tls) {
+      grpc::SslServerCredentialsOptions ssl(
+          options.tls->client_ca_file.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      ssl.pem_key_cert_pairs.push_back(
+          {ReadFile(options.tls->server_key_file), ReadFile(options.tls->server_cert_file)});
+      if (!options.tls->client_ca_file.empty()) ssl.pem_root_certs = ReadFile(options.tls->client_ca_file);
+      creds = grpc::SslServerCredentials(ssl);
+    } else {
+      creds = grpc::InsecureServerCredentials();
+    }
+    grpc::ServerBuilder builder;
+    int bound = 0;
+    builder.AddListeningPort("127.0.0.1:" + std::to_string(port), creds, &bound);
+    builder.RegisterService(&trace_service);
+    builder.RegisterService(&metrics_service);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      shutting_down = false;
+    }
+    server = builder.BuildAndStart();
+    if (!server || bound == 0) throw std::runtime_error("OtlpTestReceiver: cannot start gRPC server");
+    port = bound;
+  }
+
+  void StopServer() {
+    if (!server) return;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      shutting_down = true;
+    }
+    cv.notify_all();
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+    server->Wait();
+    server.reset();
   }
 };
 
-OtlpTestReceiver::OtlpTestReceiver() : impl_(std::make_unique<Impl>()) {
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &impl_->port);
-  builder.RegisterService(impl_.get());
-  impl_->server = builder.BuildAndStart();
-  if (!impl_->server || impl_->port == 0) throw std::runtime_error("OtlpTestReceiver: cannot start gRPC server");
+OtlpTestReceiver::OtlpTestReceiver() : OtlpTestReceiver(OtlpTestReceiverOptions{}) {}
+
+OtlpTestReceiver::OtlpTestReceiver(OtlpTestReceiverOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->port = impl_->options.port;
+  impl_->StartServer();
 }
 
-OtlpTestReceiver::~OtlpTestReceiver() {
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->shutting_down = true;
-  }
-  impl_->cv.notify_all();
-  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
-  impl_->server->Wait();
-}
+OtlpTestReceiver::~OtlpTestReceiver() { impl_->StopServer(); }
 
 int OtlpTestReceiver::port() const { return impl_->port; }
 
 std::string OtlpTestReceiver::endpoint() const { return "127.0.0.1:" + std::to_string(impl_->port); }
+
+void OtlpTestReceiver::Stop() { impl_->StopServer(); }
+
+void OtlpTestReceiver::Start() {
+  if (!impl_->server) impl_->StartServer();
+}
+
+bool OtlpTestReceiver::running() const { return impl_->server != nullptr; }
 
 std::vector<ReceivedSpan> OtlpTestReceiver::Spans() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
@@ -213,15 +219,24 @@ bool OtlpTestReceiver::WaitForSpans(size_t n, std::chrono::milliseconds timeout)
   return impl_->cv.wait_for(lock, timeout, [&] { return impl_->spans.size() >= n; });
 }
 
+bool OtlpTestReceiver::WaitForExportCalls(size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  return impl_->cv.wait_for(lock, timeout, [&] { return impl_->export_calls >= n; });
+}
+
 void OtlpTestReceiver::Clear() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->spans.clear();
   impl_->requests.clear();
   impl_->metadata.clear();
   impl_->export_calls = 0;
+  impl_->points.clear();
+  impl_->metric_requests.clear();
+  impl_->metric_metadata.clear();
+  impl_->metric_calls = 0;
 }
 
-std::vector<collector::ExportTraceServiceRequest> OtlpTestReceiver::Requests() const {
+std::vector<trace_collector::ExportTraceServiceRequest> OtlpTestReceiver::Requests() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->requests;
 }
@@ -236,6 +251,31 @@ std::vector<std::multimap<std::string, std::string>> OtlpTestReceiver::Metadata(
   return impl_->metadata;
 }
 
+std::vector<ReceivedMetricPoint> OtlpTestReceiver::MetricPoints() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->points;
+}
+
+std::vector<metrics_collector::ExportMetricsServiceRequest> OtlpTestReceiver::MetricRequests() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->metric_requests;
+}
+
+size_t OtlpTestReceiver::MetricExportCalls() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->metric_calls;
+}
+
+bool OtlpTestReceiver::WaitForMetricRequests(size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  return impl_->cv.wait_for(lock, timeout, [&] { return impl_->metric_requests.size() >= n; });
+}
+
+std::vector<std::multimap<std::string, std::string>> OtlpTestReceiver::MetricMetadata() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->metric_metadata;
+}
+
 void OtlpTestReceiver::SetResponseStatus(int grpc_status_code, std::string message) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->status_code = grpc_status_code;
@@ -247,10 +287,15 @@ void OtlpTestReceiver::SetResponseDelay(std::chrono::milliseconds delay) {
   impl_->delay = delay;
 }
 
-void OtlpTestReceiver::SetPartialSuccess(int64_t rejected_spans, std::string message) {
+void OtlpTestReceiver::SetPartialSuccess(int64_t rejected, std::string message) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->rejected_spans = rejected_spans;
+  impl_->rejected = rejected;
   impl_->partial_message = std::move(message);
+}
+
+void OtlpTestReceiver::PushReply(GrpcReply reply) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->scripted.push_back(std::move(reply));
 }
 
 }  // namespace sonde::testing

@@ -1,5 +1,7 @@
-// An in-process OTLP/gRPC trace receiver for tests: it stands in for an
-// OpenTelemetry collector and records what sonde sends it.
+// An in-process OTLP/gRPC receiver for tests (traces and metrics): it stands
+// in for an OpenTelemetry collector, records what sonde sends it, and can
+// misbehave on request (error codes with or without RetryInfo, slowness,
+// partial success, going away and coming back on the same port, TLS/mTLS).
 #pragma once
 
 #include <chrono>
@@ -10,58 +12,40 @@
 #include <string>
 #include <vector>
 
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "tests/support/otlp_received.h"
 
 namespace sonde::testing {
 
-// One received span, flattened together with its resource and scope.
-struct ReceivedSpan {
-  std::string trace_id;        // lowercase hex, 32 chars
-  std::string span_id;         // lowercase hex, 16 chars
-  std::string parent_span_id;  // lowercase hex, empty for a root span
-  std::string trace_state;
-  std::string name;
-  int kind = 0;  // OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer
-  uint64_t start_unix_ns = 0;
-  uint64_t end_unix_ns = 0;
-  uint32_t flags = 0;
-  int status_code = 0;  // 0 unset, 1 ok, 2 error
-  std::string status_message;
+struct ReceiverTls {
+  std::string server_cert_file;  // PEM
+  std::string server_key_file;
+  // Non-empty: a client certificate signed by this CA is required (mTLS).
+  std::string client_ca_file;
+};
 
-  // Values as text: strings as-is, ints in decimal, doubles in shortest
-  // round-trip form, bools "true"/"false", bytes in hex, arrays as
-  // "[a,b]" and kvlists as "{k=v,k2=v2}".
-  std::map<std::string, std::string> attributes;
-  // Which AnyValue member each attribute used: "string", "bool", "int",
-  // "double", "array", "kvlist", "bytes" (or "empty").
-  std::map<std::string, std::string> attribute_types;
-  std::map<std::string, std::string> resource;  // same text form as attributes
-  std::string scope_name;
-  std::string scope_version;
+struct OtlpTestReceiverOptions {
+  int port = 0;  // 0: a free port chosen by the kernel
+  std::optional<ReceiverTls> tls;
+};
 
-  size_t request_index = 0;         // which Export call delivered it (0-based)
-  size_t resource_spans_index = 0;  // its ResourceSpans within that request
-
-  // The attribute as int64 when it was sent as an int; nullopt otherwise.
-  std::optional<int64_t> IntAttr(const std::string& key) const;
-  std::optional<double> DoubleAttr(const std::string& key) const;
-  std::optional<bool> BoolAttr(const std::string& key) const;
-  // The text form, or "" when absent.
-  std::string Attr(const std::string& key) const;
-
- private:
-  friend class OtlpTestReceiver;
-  std::map<std::string, int64_t> int_attributes_;
-  std::map<std::string, double> double_attributes_;
-  std::map<std::string, bool> bool_attributes_;
+// One scripted answer (see PushReply).
+struct GrpcReply {
+  int code = 0;  // gRPC status code; 0 = OK
+  std::string message;
+  // Attach a google.rpc.RetryInfo with this delay to the status details.
+  std::optional<std::chrono::milliseconds> retry_info;
+  std::chrono::milliseconds delay{0};  // before answering
 };
 
 // All methods are thread-safe. The server runs on gRPC's own threads.
 class OtlpTestReceiver {
  public:
-  // Listens on 127.0.0.1 on a free port chosen by the kernel. Aborts the test
-  // binary (via std::runtime_error) when the server cannot start.
+  // Listens on 127.0.0.1 on a free port chosen by the kernel. Throws
+  // std::runtime_error when the server cannot start.
   OtlpTestReceiver();
+  explicit OtlpTestReceiver(OtlpTestReceiverOptions options);
   ~OtlpTestReceiver();
   OtlpTestReceiver(const OtlpTestReceiver&) = delete;
   OtlpTestReceiver& operator=(const OtlpTestReceiver&) = delete;
@@ -72,23 +56,42 @@ class OtlpTestReceiver {
   std::vector<ReceivedSpan> Spans() const;
   // True once at least n spans have arrived; false on timeout.
   bool WaitForSpans(size_t n, std::chrono::milliseconds timeout) const;
-  // Forgets received spans, requests and metadata (not the configured behaviour).
+  // Forgets received spans, metrics, requests and metadata (not the configured behaviour).
   void Clear();
 
-  // The raw requests, in arrival order.
+  // The raw trace requests that were accepted, in arrival order.
   std::vector<opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest> Requests() const;
+  // Trace Export calls, answered with an error or not.
   size_t ExportCalls() const;
-  // gRPC metadata (request headers) of each Export call, in arrival order.
+  bool WaitForExportCalls(size_t n, std::chrono::milliseconds timeout) const;
+  // gRPC metadata (request headers) of each trace Export call, in arrival order.
   std::vector<std::multimap<std::string, std::string>> Metadata() const;
+
+  // Metrics service.
+  std::vector<ReceivedMetricPoint> MetricPoints() const;
+  std::vector<opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest> MetricRequests() const;
+  size_t MetricExportCalls() const;
+  bool WaitForMetricRequests(size_t n, std::chrono::milliseconds timeout) const;  // accepted ones
+  std::vector<std::multimap<std::string, std::string>> MetricMetadata() const;
 
   // Test knobs for the exporter's error paths.
   // Answer every Export with this gRPC status code (0 = OK) and message;
-  // failed requests are still counted in ExportCalls() but their spans are not kept.
+  // failed requests are still counted in ExportCalls() but their data is not kept.
   void SetResponseStatus(int grpc_status_code, std::string message = {});
-  // Sleep this long before answering each Export.
+  // Sleep this long before answering each Export. A request whose caller
+  // gave up (deadline passed) while it slept is answered but not kept.
   void SetResponseDelay(std::chrono::milliseconds delay);
-  // Report a partial success (rejected spans) in each successful response.
-  void SetPartialSuccess(int64_t rejected_spans, std::string message);
+  // Report a partial success (rejected spans / data points) in each successful response.
+  void SetPartialSuccess(int64_t rejected, std::string message);
+  // Scripted answers, consumed one per Export call (either service) before
+  // the settings above apply.
+  void PushReply(GrpcReply reply);
+
+  // Shuts the server down: connections are closed and the port refuses new
+  // ones, like a collector that was stopped. Start serves again on the same port.
+  void Stop();
+  void Start();
+  bool running() const;
 
  private:
   struct Impl;

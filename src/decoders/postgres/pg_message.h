@@ -29,6 +29,9 @@ struct PgExchange {
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;
   uint32_t tid = 0;
+  bool query_truncated = false;   // query_text is a prefix (cut at the cap, or by a capture hole)
+  int64_t data_rows = 0;          // DataRow messages seen for this result (rows returned)
+  bool portal_suspended = false;  // Execute stopped at its row limit (PortalSuspended): no tag
 };
 
 }  // namespace sonde

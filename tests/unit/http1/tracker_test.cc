@@ -119,17 +119,15 @@ TEST(ConnectionTracker, ShortFirstWritesAreStashedUntilTheyTell) {
   EXPECT_EQ(Ex(m[0]).request.end_ns, 12u);
 }
 
+// Protocols sonde does not decode (yet): their connections are dropped.
 TEST(ConnectionTracker, NonHttpConnectionsAreDroppedCheaply) {
   struct Proto {
     const char* name;
     std::string first;
   };
   const Proto protos[] = {
-      {"redis", "*1\r\n$4\r\nPING\r\n"},
-      {"redis inline", "GET key\r\n"},
       {"http2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
       {"tls", std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11)},
-      {"postgres", std::string("\x00\x00\x00\x08\x04\xd2\x16\x2f", 8)},
   };
   for (const Proto& p : protos) {
     Driver d;

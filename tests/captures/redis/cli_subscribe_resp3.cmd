@@ -1,0 +1,12 @@
+*2
+$5
+HELLO
+$1
+3
+*3
+$9
+SUBSCRIBE
+$4
+news
+$5
+sport

@@ -1,0 +1,5 @@
+PING
+SET inl "two words"
+GET inl
+EXISTS inl nothing
+QUIT

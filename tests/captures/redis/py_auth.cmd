@@ -1,0 +1,12 @@
+*2
+$4
+AUTH
+$11
+s3cret-pass
+*3
+$3
+SET
+$8
+secret:k
+$1
+v

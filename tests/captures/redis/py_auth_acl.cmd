@@ -1,0 +1,12 @@
+*3
+$4
+AUTH
+$3
+app
+$8
+app-pass
+*2
+$3
+GET
+$8
+secret:k
