@@ -21,7 +21,12 @@
 #include "exporter/console_exporter.h"
 #include "exporter/export_pipeline.h"
 #include "exporter/jsonl_exporter.h"
-#include "exporter/otlp_grpc_exporter.h"
+#include "exporter/admin_server.h"
+#include "exporter/export_self_metrics.h"
+#include "exporter/otlp_exporter.h"
+#include "exporter/periodic_metric_exporter.h"
+#include "metrics/red_metrics.h"
+#include "metrics/self_metrics.h"
 #include "loader/loader.h"
 #include "spans/span_builder.h"
 #include "spans/id_generator.h"
@@ -46,7 +51,17 @@ std::string HostName() {
   return buf;
 }
 
-std::unique_ptr<ExportPipeline> MakeExporters(const Config& cfg) {
+std::string ao_text(const AdminServer* a) {
+  return "port " + std::to_string(a->port());
+}
+
+struct Exporters {
+  std::unique_ptr<ExportPipeline> pipeline;
+  const OtlpSpanExporter* otlp = nullptr;  // owned by the pipeline
+};
+
+Exporters MakeExporters(const Config& cfg) {
+  Exporters out;
   std::vector<std::unique_ptr<SpanExporter>> exporters;
   for (const OutputSpec& o : cfg.outputs) {
     switch (o.kind) {
@@ -57,24 +72,36 @@ std::unique_ptr<ExportPipeline> MakeExporters(const Config& cfg) {
         exporters.push_back(std::make_unique<JsonlExporter>(o.path));
         break;
       case OutputSpec::Kind::kOtlp: {
-        OtlpGrpcExporterOptions opts;
-        opts.endpoint = cfg.otlp_endpoint;
-        opts.headers = cfg.otlp_headers;
-        opts.insecure = cfg.otlp_insecure;
-        opts.timeout = std::chrono::milliseconds(cfg.otlp_timeout_ms);
-        exporters.push_back(std::make_unique<OtlpGrpcExporter>(opts));
+        auto e = std::make_unique<OtlpSpanExporter>(cfg.otel.traces);
+        out.otlp = e.get();
+        exporters.push_back(std::move(e));
         break;
       }
     }
   }
-  ExportPipelineOptions po;
-  po.max_queue_size = cfg.bsp_max_queue;
-  po.max_export_batch_size = cfg.bsp_max_batch;
+  ExportPipelineOptions po = cfg.otel.batch;
   bool console_only = cfg.outputs.size() == 1 && cfg.outputs[0].kind == OutputSpec::Kind::kConsole;
-  // A person at a terminal wants to see requests as they happen.
-  po.schedule_delay = std::chrono::milliseconds(console_only ? std::min<uint32_t>(cfg.bsp_schedule_delay_ms, 500)
-                                                             : cfg.bsp_schedule_delay_ms);
-  return std::make_unique<ExportPipeline>(std::move(exporters), po);
+  // A person at a terminal wants to see requests as they happen; a collector
+  // gets the spec's batching unless OTEL_BSP_SCHEDULE_DELAY says otherwise.
+  if (console_only && !cfg.bsp_delay_set) po.schedule_delay = std::chrono::milliseconds(500);
+  out.pipeline = std::make_unique<ExportPipeline>(std::move(exporters), po);
+  return out;
+}
+
+bool SplitHostPort(const std::string& s, AdminServerOptions* o) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  o->bind_address = host.empty() ? "0.0.0.0" : host;
+  try {
+    unsigned long p = std::stoul(s.substr(colon + 1));
+    if (p > 65535) return false;
+    o->port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return true;
 }
 
 // A config file changed on disk (ConfigMap update): parsed on the watcher's
@@ -144,7 +171,58 @@ int RunAgent(const Config& initial_cfg) {
   if (!traced.kernel_traces_all() && traced.size() == 0)
     spdlog::info("no process matches the selectors yet; waiting for one to start");
 
-  std::unique_ptr<ExportPipeline> pipeline = MakeExporters(cfg);
+  Exporters exp = MakeExporters(cfg);
+  std::unique_ptr<ExportPipeline>& pipeline = exp.pipeline;
+  RedMetrics red;
+  SelfMetrics self_metrics(MakeSelfResource(cfg.otel, HostName(), self));
+  std::unique_ptr<PeriodicMetricExporter> metric_exporter;
+  if (cfg.otel.metrics_endpoint_set)
+    metric_exporter = std::make_unique<PeriodicMetricExporter>(
+        cfg.otel.metrics, std::vector<MetricProducer*>{&red, &self_metrics},
+        PeriodicMetricExporterOptions{cfg.otel.metric_export_interval, cfg.otel.metric_export_timeout});
+  RegisterExportSelfMetrics(&self_metrics, {pipeline.get(), exp.otlp, metric_exporter.get()});
+  auto* events_captured = self_metrics.GetCounter(self_metric::kEventsCaptured);
+  auto* spans_created = self_metrics.GetCounter(self_metric::kSpansCreated);
+  auto lost = [&](const char* reason) {
+    return self_metrics.GetCounter(self_metric::kEventsLost, {{"reason", AttrValue(std::string(reason))}});
+  };
+  auto* lost_ringbuf = lost("ringbuf_full");
+  auto* lost_conn_map = lost("conn_map_full");
+  auto* lost_args_map = lost("args_map_full");
+  auto* lost_iov = lost("iov_limit");
+  auto* lost_read = lost("read_failed");
+  auto* truncated_events = self_metrics.GetCounter(self_metric::kEventsTruncated);
+  auto* truncated_bytes = self_metrics.GetCounter(self_metric::kCaptureTruncated);
+  auto feed_kernel_counters = [&]() {
+    DropCounters d = loader->ReadDrops();
+    lost_ringbuf->Set(d.ringbuf_full);
+    lost_conn_map->Set(d.conn_map_full);
+    lost_args_map->Set(d.args_map_full);
+    lost_iov->Set(d.iov_limit);
+    lost_read->Set(d.read_failed);
+    truncated_events->Set(d.truncated_events);
+    truncated_bytes->Set(d.truncated_bytes);
+    for (const ProgramStats& p : loader->ReadProgramStats()) {
+      Attributes a = {{"program", AttrValue(p.name)}};
+      self_metrics.GetDoubleCounter(self_metric::kBpfRunTime, a)->Set(static_cast<double>(p.run_time_ns) / 1e9);
+      self_metrics.GetCounter(self_metric::kBpfRuns, a)->Set(p.run_count);
+    }
+  };
+  std::unique_ptr<AdminServer> admin;
+  if (!cfg.admin_address.empty()) {
+    AdminServerOptions ao;
+    if (!SplitHostPort(cfg.admin_address, &ao)) {
+      fprintf(stderr, "sonde: invalid admin address '%s' (HOST:PORT)\n", cfg.admin_address.c_str());
+      return 2;
+    }
+    admin = std::make_unique<AdminServer>(ao, std::vector<MetricProducer*>{&red, &self_metrics});
+    std::string aerr;
+    if (!admin->Start(&aerr)) {
+      fprintf(stderr, "sonde: cannot serve /metrics on %s: %s (choose another with --admin-address)\n",
+              cfg.admin_address.c_str(), aerr.c_str());
+      return 1;
+    }
+  }
   ConnectionTracker tracker;
   IdGenerator ids;
   int64_t mono_to_unix = static_cast<int64_t>(Now(CLOCK_REALTIME)) - static_cast<int64_t>(Now(CLOCK_MONOTONIC));
@@ -176,6 +254,7 @@ int RunAgent(const Config& initial_cfg) {
 
   uint64_t spans_made = 0;
   Loader::Callback on_event = [&](const Event& ev) {
+    events_captured->Add();
     switch (ev.kind) {
       case EventKind::kData:
         if (traced.IsTraced(ev.conn.key.pid)) tracker.OnData(ev.conn, ev.dir, ev.chunk);
@@ -213,13 +292,18 @@ int RunAgent(const Config& initial_cfg) {
     tracker.Drain(&msgs);
     for (const Message& m : msgs) {
       Span s = builder->Build(m, resources.Get(m.conn.key.pid));
+      red.Record(s);  // RED metrics see every span, before any sampling
+      spans_created->Add();
       pipeline->Push(std::move(s));
       ++spans_made;
     }
   };
 
-  fprintf(stderr, "sonde ready: %zu probes attached, tracing %s\n", loader->attached_programs(),
-          traced.kernel_traces_all() ? "all processes" : (std::to_string(traced.size()) + " process(es) so far").c_str());
+  if (admin) admin->SetReady(true);
+  std::string admin_note = admin ? ", /metrics and /healthz on " + ao_text(admin.get()) : std::string();
+  fprintf(stderr, "sonde ready: %zu probes attached, tracing %s%s\n", loader->attached_programs(),
+          traced.kernel_traces_all() ? "all processes" : (std::to_string(traced.size()) + " process(es) so far").c_str(),
+          admin_note.c_str());
   fflush(stderr);
 
   uint64_t last_expire = Now(CLOCK_MONOTONIC), last_sweep = last_expire;
@@ -233,6 +317,7 @@ int RunAgent(const Config& initial_cfg) {
     if (now - last_expire > 1000000000ull) {
       tracker.Expire(now);
       traced.Tick();
+      feed_kernel_counters();
       last_expire = now;
     }
     Config next;
@@ -260,7 +345,10 @@ int RunAgent(const Config& initial_cfg) {
   loader->Poll(0, on_event);
   emit_spans();
   if (watcher) watcher->Stop();
+  if (admin) admin->Stop();
   pipeline->Shutdown();
+  feed_kernel_counters();
+  if (metric_exporter) metric_exporter->Shutdown();
   DropCounters d = loader->ReadDrops();
   ExportPipelineStats es = pipeline->stats();
   const TrackerStats& ts = tracker.stats();

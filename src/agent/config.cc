@@ -96,6 +96,7 @@ Capture and spans:
   --route PATTERN      route template for span names, e.g. /users/{id}
   --capture-header H   HTTP request/response header to record as an attribute
   --no-redact-query    export url.query values as sent
+  --admin-address A    serve /metrics and /healthz on HOST:PORT (default 127.0.0.1:9464; '' = off)
   --log-level LEVEL    trace, debug, info, warn, error (default info)
   -h, --help           this text
   --version            print the version
@@ -116,7 +117,7 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
   try {
     YAML::Node root = YAML::Load(text);
     if (root.IsNull()) return {};
-    std::string err = CheckKeys(root, "", {"select", "capture", "http", "output", "log_level", "kubernetes"});
+    std::string err = CheckKeys(root, "", {"select", "capture", "http", "output", "log_level", "kubernetes", "admin_address"});
     if (!err.empty()) return origin + ": " + err;
     if (auto sel = root["select"]) {
       if (!(err = CheckKeys(sel, "select", {"pids", "exe", "ports"})).empty()) return origin + ": " + err;
@@ -165,6 +166,7 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
       }
     }
     if (root["log_level"]) cfg->log_level = root["log_level"].as<std::string>();
+    if (root["admin_address"]) cfg->admin_address = root["admin_address"].as<std::string>();
     if (auto k = root["kubernetes"]) {
       if (!(err = ParseK8sSettings(k, &cfg->kubernetes)).empty()) return origin + ": " + err;
     }
@@ -177,47 +179,13 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
 }
 
 std::string ApplyEnvironment(const std::map<std::string, std::string>& env, Config* cfg) {
-  auto get = [&](const char* k) -> std::string {
-    auto it = env.find(k);
-    return it == env.end() ? std::string() : it->second;
-  };
-  std::string endpoint = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-  if (endpoint.empty()) endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT");
-  if (!endpoint.empty()) cfg->otlp_endpoint = endpoint;
-  std::string headers = get("OTEL_EXPORTER_OTLP_TRACES_HEADERS");
-  if (headers.empty()) headers = get("OTEL_EXPORTER_OTLP_HEADERS");
-  std::vector<std::string> bad;
-  cfg->otlp_headers = ParseOtlpHeaders(headers, &bad);
-  if (!bad.empty()) return "OTEL_EXPORTER_OTLP_HEADERS: '" + bad.front() + "' is not key=value";
-  std::string insecure = get("OTEL_EXPORTER_OTLP_TRACES_INSECURE");
-  if (insecure.empty()) insecure = get("OTEL_EXPORTER_OTLP_INSECURE");
-  if (!insecure.empty()) {
-    std::string v = insecure;
-    for (char& ch : v) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
-    if (v != "true" && v != "false") return "OTEL_EXPORTER_OTLP_INSECURE: '" + insecure + "' is not true or false";
-    cfg->otlp_insecure = v == "true";
-  }
-  for (const std::string& m : SplitComma(get("OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS")))
-    cfg->known_http_methods.push_back(m);
-  auto num = [&](const char* key, uint32_t* dst) -> std::string {
-    std::string v = get(key);
-    if (v.empty()) return {};
-    uint64_t n;
-    if (!ParseUint(v, 0xffffffffu, &n)) return std::string(key) + ": '" + v + "' is not a number";
-    *dst = static_cast<uint32_t>(n);
-    return {};
-  };
-  std::string err;
-  std::string timeout_key = get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT").empty() ? "OTEL_EXPORTER_OTLP_TIMEOUT"
-                                                                               : "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
-  if (!(err = num(timeout_key.c_str(), &cfg->otlp_timeout_ms)).empty()) return err;
-  if (!(err = num("OTEL_BSP_SCHEDULE_DELAY", &cfg->bsp_schedule_delay_ms)).empty()) return err;
-  if (!(err = num("OTEL_BSP_MAX_QUEUE_SIZE", &cfg->bsp_max_queue)).empty()) return err;
-  if (!(err = num("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", &cfg->bsp_max_batch)).empty()) return err;
-  std::string proto = get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
-  if (proto.empty()) proto = get("OTEL_EXPORTER_OTLP_PROTOCOL");
-  if (!proto.empty() && proto != "grpc")
-    return "OTEL_EXPORTER_OTLP_PROTOCOL='" + proto + "' is not supported yet (only grpc)";
+  std::string err = ParseOtelEnvironment(env, &cfg->otel);
+  if (!err.empty()) return err;
+  if (cfg->otel.traces_endpoint_set) cfg->otlp_endpoint = cfg->otel.traces.endpoint;
+  cfg->bsp_delay_set = env.count("OTEL_BSP_SCHEDULE_DELAY") != 0;
+  auto it = env.find("OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS");
+  if (it != env.end())
+    for (const std::string& m : SplitComma(it->second)) cfg->known_http_methods.push_back(m);
   return {};
 }
 
@@ -316,6 +284,12 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
       c.capture_response_headers.push_back(v);
     } else if (arg == "--no-redact-query") {
       c.redact_query = false;
+    } else if (arg == "--admin-address") {
+      if (!need(&c.admin_address)) return r;
+      if (!c.admin_address.empty() && c.admin_address.rfind(':') == std::string::npos) {
+        r.error = "invalid value '" + c.admin_address + "' for --admin-address (HOST:PORT, or '' for none)";
+        return r;
+      }
     } else if (arg == "--log-level") {
       if (!need(&c.log_level)) return r;
     } else {
@@ -344,6 +318,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
     if (c.capture_bytes == Config().capture_bytes) c.capture_bytes = file_cfg.capture_bytes;
     if (!file_cfg.redact_query) c.redact_query = false;
     if (c.log_level == Config().log_level) c.log_level = file_cfg.log_level;
+    if (c.admin_address == Config().admin_address) c.admin_address = file_cfg.admin_address;
     if (cli_outputs.empty()) cli_outputs = file_cfg.outputs;
     c.kubernetes = file_cfg.kubernetes;
   }

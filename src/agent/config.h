@@ -10,7 +10,7 @@
 
 #include "discovery/discovery.h"
 #include "discovery/k8s/selection.h"
-#include "exporter/otlp_config.h"
+#include "exporter/otlp_env.h"
 
 namespace sonde {
 
@@ -30,15 +30,13 @@ struct Config {
   bool redact_query = true;
   // Database spans: db.query.text with literals replaced by placeholders.
   bool sanitize_db_queries = true;
-  // OTLP (from OTEL_* unless overridden)
-  std::string otlp_endpoint;
-  OtlpHeaders otlp_headers;
-  bool otlp_insecure = true;  // for a scheme-less endpoint (OTEL_EXPORTER_OTLP_INSECURE)
-  uint32_t otlp_timeout_ms = 10000;
+  // The standard OTEL_* variables: exporters, batching, metrics, sonde's resource.
+  OtelEnvOptions otel;
+  std::string otlp_endpoint;  // the traces endpoint when one is configured
+  bool bsp_delay_set = false;  // OTEL_BSP_SCHEDULE_DELAY given explicitly
   std::vector<std::string> known_http_methods;  // OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS
-  uint32_t bsp_schedule_delay_ms = 1000;
-  uint32_t bsp_max_queue = 2048;
-  uint32_t bsp_max_batch = 512;
+  // Admin HTTP server (/metrics, /healthz): "host:port", "" = off.
+  std::string admin_address = "127.0.0.1:9464";
   std::string log_level = "info";
   std::string config_path;
   K8sSettings kubernetes;

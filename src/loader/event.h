@@ -42,4 +42,10 @@ struct DropCounters {
   uint64_t read_failed = 0;
 };
 
+struct ProgramStats {
+  std::string name;
+  uint64_t run_time_ns = 0;
+  uint64_t run_count = 0;
+};
+
 }  // namespace sonde

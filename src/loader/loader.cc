@@ -251,6 +251,18 @@ int Loader::Poll(int timeout_ms, const Callback& cb) {
   return (n > 0 ? n : 0) + m;
 }
 
+std::vector<ProgramStats> Loader::ReadProgramStats() const {
+  std::vector<ProgramStats> out;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    bpf_prog_info info = {};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0) continue;
+    out.push_back({bpf_program__name(prog), info.run_time_ns, info.run_cnt});
+  }
+  return out;
+}
+
 DropCounters Loader::ReadDrops() const {
   DropCounters d;
   int ncpu = libbpf_num_possible_cpus();

@@ -46,6 +46,8 @@ class Loader {
   int Poll(int timeout_ms, const Callback& cb);
 
   DropCounters ReadDrops() const;
+  // Run time and count per program; all zero unless kernel.bpf_stats_enabled=1.
+  std::vector<ProgramStats> ReadProgramStats() const;
   size_t attached_programs() const { return links_; }
   uint64_t malformed_events() const { return malformed_; }
 

@@ -30,7 +30,7 @@ void SondeTest::TearDown() {
 }
 
 void SondeTest::StartSonde(std::vector<std::string> args, std::vector<std::string> env) {
-  std::vector<std::string> argv = {BinaryDir() + "/sonde", "--output", "otlp"};
+  std::vector<std::string> argv = {BinaryDir() + "/sonde", "--output", "otlp", "--admin-address", "127.0.0.1:0"};
   argv.insert(argv.end(), args.begin(), args.end());
   env.push_back("OTEL_EXPORTER_OTLP_ENDPOINT=http://" + receiver_->endpoint());
   env.push_back("OTEL_BSP_SCHEDULE_DELAY=100");
@@ -38,6 +38,9 @@ void SondeTest::StartSonde(std::vector<std::string> args, std::vector<std::strin
   std::string line;
   ASSERT_TRUE(sonde_->WaitForLine("sonde ready", milliseconds(30000), &line))
       << "sonde did not become ready; it printed:\n" << sonde_->seen();
+  size_t at = line.find("/healthz on port ");
+  ASSERT_NE(at, std::string::npos) << line;
+  admin_port_ = static_cast<uint16_t>(std::stoi(line.substr(at + 17)));
 }
 
 void SondeTest::StopSonde() {

@@ -41,6 +41,7 @@ class SondeTest : public ::testing::Test {
 
   std::unique_ptr<OtlpTestReceiver> receiver_;
   std::unique_ptr<Child> sonde_;
+  uint16_t admin_port_ = 0;  // sonde's /metrics and /healthz
 };
 
 // Finds the one span with this name; fails the test when not exactly one.
