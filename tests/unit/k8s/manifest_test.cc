@@ -160,19 +160,13 @@ TEST(Manifests, DaemonSetHasWhatTheAgentNeeds) {
 TEST(Manifests, ConfigMapConfigParsesWithTheAgentsParser) {
   YAML::Node cm = All().Find("ConfigMap", "sonde-config");
   std::string text = cm["data"]["config.yaml"].as<std::string>();
-  YAML::Node root = YAML::Load(text);
-  ASSERT_TRUE(root["kubernetes"]);
-  // The `kubernetes:` section goes to its own parser; the rest must be what
-  // sonde's ApplyYamlConfig accepts today.
-  K8sSettings k8s;
-  EXPECT_EQ(ParseK8sSettings(root["kubernetes"], &k8s), "");
-  root.remove("kubernetes");
-  std::stringstream rest;
-  rest << root;
+  ASSERT_TRUE(YAML::Load(text)["kubernetes"]);
+  // The whole file, exactly as the agent reads it from the mounted ConfigMap.
   Config cfg;
-  EXPECT_EQ(ApplyYamlConfig(rest.str(), "configmap", &cfg), "");
+  EXPECT_EQ(ApplyYamlConfig(text, "configmap", &cfg), "");
   ASSERT_EQ(cfg.outputs.size(), 1u);
   EXPECT_EQ(cfg.outputs[0].kind, OutputSpec::Kind::kOtlp);
+  K8sSettings k8s = cfg.kubernetes;
 
   EXPECT_TRUE(k8s.enabled);
   EXPECT_EQ(k8s.host_proc, "/host/proc");
