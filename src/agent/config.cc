@@ -96,6 +96,7 @@ Capture and spans:
   --route PATTERN      route template for span names, e.g. /users/{id}
   --capture-header H   HTTP request/response header to record as an attribute
   --no-redact-query    export url.query values as sent
+  --no-sanitize-db     export db.query.text with its literals and arguments
   --admin-address A    serve /metrics and /healthz on HOST:PORT (default 127.0.0.1:9464; '' = off)
   --log-level LEVEL    trace, debug, info, warn, error (default info)
   -h, --help           this text
@@ -117,7 +118,7 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
   try {
     YAML::Node root = YAML::Load(text);
     if (root.IsNull()) return {};
-    std::string err = CheckKeys(root, "", {"select", "capture", "http", "output", "log_level", "kubernetes", "admin_address"});
+    std::string err = CheckKeys(root, "", {"select", "capture", "http", "db", "output", "log_level", "kubernetes", "admin_address"});
     if (!err.empty()) return origin + ": " + err;
     if (auto sel = root["select"]) {
       if (!(err = CheckKeys(sel, "select", {"pids", "exe", "ports"})).empty()) return origin + ": " + err;
@@ -156,6 +157,15 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
         if (!YAML::convert<bool>::decode(http["redact_query"], v))
           return origin + ": http.redact_query must be true or false";
         cfg->redact_query = v;
+      }
+    }
+    if (auto db = root["db"]) {
+      if (!(err = CheckKeys(db, "db", {"sanitize_query"})).empty()) return origin + ": " + err;
+      if (db["sanitize_query"]) {
+        bool v;
+        if (!YAML::convert<bool>::decode(db["sanitize_query"], v))
+          return origin + ": db.sanitize_query must be true or false";
+        cfg->sanitize_db_queries = v;
       }
     }
     if (auto out = root["output"]) {
@@ -284,6 +294,8 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
       c.capture_response_headers.push_back(v);
     } else if (arg == "--no-redact-query") {
       c.redact_query = false;
+    } else if (arg == "--no-sanitize-db") {
+      c.sanitize_db_queries = false;
     } else if (arg == "--admin-address") {
       if (!need(&c.admin_address)) return r;
       if (!c.admin_address.empty() && c.admin_address.rfind(':') == std::string::npos) {
@@ -317,6 +329,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
     append(c.capture_response_headers, file_cfg.capture_response_headers);
     if (c.capture_bytes == Config().capture_bytes) c.capture_bytes = file_cfg.capture_bytes;
     if (!file_cfg.redact_query) c.redact_query = false;
+    if (!file_cfg.sanitize_db_queries) c.sanitize_db_queries = false;
     if (c.log_level == Config().log_level) c.log_level = file_cfg.log_level;
     if (c.admin_address == Config().admin_address) c.admin_address = file_cfg.admin_address;
     if (cli_outputs.empty()) cli_outputs = file_cfg.outputs;

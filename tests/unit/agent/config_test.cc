@@ -85,7 +85,10 @@ http:
   redact_query: false
 output: [console, "jsonl:/tmp/s.jsonl"]
 log_level: debug
+db:
+  sanitize_query: false
 )", "f.yaml", &c);
+  EXPECT_FALSE(c.sanitize_db_queries);
   ASSERT_EQ(err, "");
   EXPECT_EQ(c.select.pids, (std::vector<uint32_t>{7}));
   EXPECT_EQ(c.select.exes, (std::vector<std::string>{"node"}));

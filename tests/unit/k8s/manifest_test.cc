@@ -166,6 +166,7 @@ TEST(Manifests, ConfigMapConfigParsesWithTheAgentsParser) {
   EXPECT_EQ(ApplyYamlConfig(text, "configmap", &cfg), "");
   ASSERT_EQ(cfg.outputs.size(), 1u);
   EXPECT_EQ(cfg.outputs[0].kind, OutputSpec::Kind::kOtlp);
+  EXPECT_EQ(cfg.admin_address, "0.0.0.0:9464") << "the kubelet probes the pod IP";
   K8sSettings k8s = cfg.kubernetes;
 
   EXPECT_TRUE(k8s.enabled);
