@@ -20,13 +20,14 @@ std::string HttpGet(uint16_t port, const std::string& path, int* status) {
 }
 
 TEST_F(SondeTest, PrometheusEndpointShowsRedAndSelfMetrics) {
-  StartSonde();
-  int status = 0;
-  EXPECT_EQ(HttpGet(admin_port_, "/healthz", &status), "ok\n");
-  EXPECT_EQ(status, 200);
   uint16_t port = FreePort();
   Child server({BinaryDir() + "/tests/integration/cpp_http_server", std::to_string(port)});
   ASSERT_TRUE(server.WaitForLine("listening", milliseconds(10000)));
+  // Only this server, so other traffic on the machine cannot add to its counts.
+  StartSonde({"--pid", std::to_string(server.pid())});
+  int status = 0;
+  EXPECT_EQ(HttpGet(admin_port_, "/healthz", &status), "ok\n");
+  EXPECT_EQ(status, 200);
   for (int i = 0; i < 3; ++i) {
     Child curl({"curl", "-s", "-o", "/dev/null", "http://127.0.0.1:" + std::to_string(port) + "/items/" +
                                                       std::to_string(i)});

@@ -11,6 +11,7 @@
 
 #include "common/types.h"
 #include "decoders/http1/http1_parser.h"
+#include "decoders/chunk_stream.h"
 #include "decoders/message.h"
 #include "decoders/stream_decoder.h"
 
@@ -28,13 +29,12 @@ class StreamSink {
   virtual std::string_view MethodForNextResponse() = 0;
 };
 
-class MessageStream {
+class MessageStream : public ChunkStream {
  public:
   enum class Kind : uint8_t { kRequests, kResponses };
 
   MessageStream(Kind kind, StreamSink* sink, DecodeCounters* counters);
 
-  void OnChunk(const DataChunk& chunk);
   void OnClose(uint64_t ts_ns);
   // After 101 Switching Protocols or a CONNECT tunnel: no more HTTP here.
   void Stop();
@@ -62,19 +62,13 @@ class MessageStream {
     kStopped,
   };
 
-  struct ChunkMeta {
-    uint64_t pos = 0;
-    uint64_t ts_ns = 0;
-    uint32_t tid = 0;
-  };
-
-  // Captured bytes contiguous with what came before.
-  void Feed(std::string_view data, const ChunkMeta& meta);
   // `n` bytes that exist on the wire but were not captured.
-  void Skip(uint64_t n, const ChunkMeta& meta);
+  void Skip(uint64_t n, const ChunkMeta& meta, bool gap) override;
+  void OnBufferOverflow(const ChunkMeta& meta) override;
+  bool Stopped() const override { return state_ == State::kStopped; }
   // Runs the state machine over `view` (starting at stream position `base`);
   // returns how many bytes it consumed.
-  size_t Run(std::string_view view, uint64_t base, const ChunkMeta& meta);
+  size_t Run(std::string_view view, uint64_t base, const ChunkMeta& meta) override;
   // Each returns false when it needs more bytes than `rest` has.
   bool StepHead(std::string_view rest, uint64_t pos, const ChunkMeta& meta, size_t* used);
   bool StepResync(std::string_view rest, size_t* used);
@@ -87,29 +81,15 @@ class MessageStream {
   void EnterResync(bool count);
   void Emit(bool complete);
   void AddBody(uint64_t n, uint64_t ts_ns);
-  ChunkMeta MetaAt(uint64_t pos) const;
-  void RememberMeta(const ChunkMeta& meta);
 
   const Kind kind_;
   StreamSink* const sink_;
-  DecodeCounters* const counters_;
 
   State state_ = State::kHead;
-  bool started_ = false;
-  uint64_t next_pos_ = 0;  // stream position expected next
-  std::string buf_;        // unconsumed captured bytes, starting at buf_pos_
-  uint64_t buf_pos_ = 0;
   size_t scan_from_ = 0;  // line-end search progress within the current unit
   bool start_line_checked_ = false;
   bool resync_candidate_ = false;  // in kResync, buf_ starts with a plausible start-line prefix
 
-  // Chunk metadata for the bytes in buf_, so a message's first byte gets the
-  // timestamp of the syscall that carried it. Small and bounded: when full,
-  // the newest entry overwrites the last one, which keeps the first and the
-  // latest accurate.
-  static constexpr size_t kMaxMetas = 32;
-  ChunkMeta metas_[kMaxMetas];
-  size_t num_metas_ = 0;
 
   // The message being decoded (valid from head parsed to finished).
   bool in_message_ = false;

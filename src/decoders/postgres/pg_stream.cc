@@ -16,99 +16,20 @@ bool IsAnswerByte(char c) { return c == 'S' || c == 'N' || c == 'G'; }
 }  // namespace
 
 MessageStream::MessageStream(Side side, FrameSink* sink, DecodeCounters* counters)
-    : side_(side), sink_(sink), counters_(counters), startup_possible_(side == Side::kFrontend) {}
+    : ChunkStream(kMaxBuffer, counters), side_(side), sink_(sink), startup_possible_(side == Side::kFrontend) {}
 
-void MessageStream::OnChunk(const DataChunk& chunk) {
-  if (state_ == State::kStopped) return;
-  const uint64_t captured = chunk.data.size();
-  const uint64_t len = std::max<uint64_t>(chunk.total_len, captured);
-  if (len == 0 || chunk.pos > std::numeric_limits<uint64_t>::max() - len) return;
-  uint64_t pos = chunk.pos;
-  if (!started_) {
-    // The first chunk seen is the origin; whoever saw the connection open
-    // (the tracker) accounts for anything lost before it.
-    started_ = true;
-    next_pos_ = pos;
-    buf_pos_ = pos;
-  }
-  const uint64_t end = pos + len;
-  if (end <= next_pos_) return;  // bytes already seen
-  std::string_view data = chunk.data;
-  ChunkMeta meta{pos, chunk.ts_ns, chunk.tid};
-  if (pos < next_pos_) {
-    data.remove_prefix(static_cast<size_t>(std::min(next_pos_ - pos, captured)));
-    pos = next_pos_;
-  } else if (pos > next_pos_) {
-    ++counters_->gaps;
-    Skip(pos - next_pos_, meta);
-    next_pos_ = pos;
-  }
-  if (!data.empty()) {
-    meta.pos = pos;
-    Feed(data, meta);
-  }
-  Skip(end - pos - data.size(), meta);
-  next_pos_ = end;
-  buf_pos_ = next_pos_ - buf_.size();
-  if (buf_.empty()) num_metas_ = 0;
+void MessageStream::AfterChunk() {
   if (state_ == State::kStopped) {
     std::string().swap(buf_);
     std::string().swap(body_);
   }
 }
 
-void MessageStream::Feed(std::string_view data, const ChunkMeta& meta) {
-  RememberMeta(meta);
-  while (!data.empty() && state_ != State::kStopped) {
-    if (buf_.empty()) {
-      // Common case: frame straight from the chunk, copy only an unused tail.
-      buf_pos_ = next_pos_;
-      size_t used = std::min(Run(data, next_pos_, meta), data.size());
-      next_pos_ += data.size();
-      buf_.assign(data.substr(used));
-      buf_pos_ = next_pos_ - buf_.size();
-      data = {};
-    } else {
-      std::string_view piece = data.substr(0, kMaxBuffer - std::min(kMaxBuffer, buf_.size()));
-      buf_.append(piece);
-      data.remove_prefix(piece.size());
-      next_pos_ += piece.size();
-      size_t used = std::min(Run(buf_, buf_pos_, meta), buf_.size());
-      buf_.erase(0, used);
-      buf_pos_ += used;
-    }
-    if (buf_.size() >= kMaxBuffer) {
-      // Unreachable while the search decides within its window; the bound of last resort.
-      counters_->bytes_skipped += buf_.size();
-      buf_.clear();
-      if (state_ != State::kResync && state_ != State::kAlign) LoseSync();
-    }
-    // Forget metadata of consumed bytes, keeping the entry that covers buf_pos_.
-    size_t first = 0;
-    while (first + 1 < num_metas_ && metas_[first + 1].pos <= buf_pos_) ++first;
-    if (first > 0) {
-      std::copy(metas_ + first, metas_ + num_metas_, metas_);
-      num_metas_ -= first;
-    }
-  }
-  if (state_ == State::kStopped) buf_.clear();
+void MessageStream::OnBufferOverflow(const ChunkMeta&) {
+  if (state_ != State::kResync && state_ != State::kAlign) LoseSync();
 }
 
-void MessageStream::RememberMeta(const ChunkMeta& meta) {
-  if (num_metas_ == kMaxMetas) {
-    metas_[kMaxMetas - 1] = meta;
-  } else {
-    metas_[num_metas_++] = meta;
-  }
-}
-
-MessageStream::ChunkMeta MessageStream::MetaAt(uint64_t pos) const {
-  ChunkMeta m = num_metas_ > 0 ? metas_[0] : ChunkMeta{};
-  for (size_t i = 1; i < num_metas_ && metas_[i].pos <= pos; ++i) m = metas_[i];
-  return m;
-}
-
-void MessageStream::Skip(uint64_t n, const ChunkMeta& meta) {
+void MessageStream::Skip(uint64_t n, const ChunkMeta& meta, bool) {
   if (n == 0 || state_ == State::kStopped) return;
   if (state_ == State::kBody) {
     // A known-length body absorbs the hole: only the kept prefix stops here.

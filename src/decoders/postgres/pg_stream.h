@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/types.h"
+#include "decoders/chunk_stream.h"
 #include "decoders/postgres/pg_parser.h"
 #include "decoders/stream_decoder.h"
 
@@ -43,11 +44,10 @@ class FrameSink {
   virtual void OnLostSync(Side side) = 0;
 };
 
-class MessageStream {
+class MessageStream : public ChunkStream {
  public:
   MessageStream(Side side, FrameSink* sink, DecodeCounters* counters);
 
-  void OnChunk(const DataChunk& chunk);
   void OnClose();
   void Stop();
   // Backend: the frontend sent an SSLRequest or GSSENCRequest, so the next
@@ -67,21 +67,17 @@ class MessageStream {
     kStopped,
   };
 
-  struct ChunkMeta {
-    uint64_t pos = 0;
-    uint64_t ts_ns = 0;
-    uint32_t tid = 0;
-  };
-
   static size_t HeapOf(const std::string& s) {
     return s.capacity() > std::string().capacity() ? s.capacity() : 0;
   }
-  void Feed(std::string_view data, const ChunkMeta& meta);
   // `n` bytes that exist on the wire but were not captured.
-  void Skip(uint64_t n, const ChunkMeta& meta);
+  void Skip(uint64_t n, const ChunkMeta& meta, bool gap) override;
+  void OnBufferOverflow(const ChunkMeta& meta) override;
+  bool Stopped() const override { return state_ == State::kStopped; }
+  void AfterChunk() override;
   // Runs the state machine over `view` (stream position `base`); returns how
   // many bytes it consumed.
-  size_t Run(std::string_view view, uint64_t base, const ChunkMeta& meta);
+  size_t Run(std::string_view view, uint64_t base, const ChunkMeta& meta) override;
   // Each returns false when it needs more bytes than `rest` has.
   bool StepHeader(std::string_view rest, uint64_t pos, const ChunkMeta& meta, size_t* used);
   bool StepBody(std::string_view rest, const ChunkMeta& meta, size_t* used);
@@ -90,18 +86,11 @@ class MessageStream {
   bool Invalid(size_t* used);
   void Deliver(std::string_view body, bool complete, uint64_t end_ns);
   void LoseSync();
-  ChunkMeta MetaAt(uint64_t pos) const;
-  void RememberMeta(const ChunkMeta& meta);
 
   const Side side_;
   FrameSink* const sink_;
-  DecodeCounters* const counters_;
 
   State state_ = State::kAlign;
-  bool started_ = false;
-  uint64_t next_pos_ = 0;  // stream position expected next
-  std::string buf_;        // unconsumed captured bytes: a partial header or a search window
-  uint64_t buf_pos_ = 0;
   // Frontend: startup-phase packets may come (nothing typed seen yet).
   bool startup_possible_;
   uint32_t answers_expected_ = 0;
@@ -113,12 +102,6 @@ class MessageStream {
   size_t keep_ = 0;
   bool body_cut_ = false;  // a hole ended the kept prefix early
 
-  // Chunk metadata for the bytes in buf_, so a message's first byte gets the
-  // timestamp of the syscall that carried it; when full, the newest entry
-  // overwrites the last one, which keeps the first and the latest accurate.
-  static constexpr size_t kMaxMetas = 16;
-  ChunkMeta metas_[kMaxMetas];
-  size_t num_metas_ = 0;
 };
 
 }  // namespace sonde::pg

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/types.h"
+#include "decoders/chunk_stream.h"
 #include "decoders/redis/redis_message.h"
 #include "decoders/redis/redis_parser.h"
 #include "decoders/stream_decoder.h"
@@ -44,13 +45,12 @@ class StreamSink {
   virtual bool MayStartReply(uint64_t ts_ns) = 0;
 };
 
-class RespStream {
+class RespStream : public ChunkStream {
  public:
   enum class Kind : uint8_t { kCommands, kReplies };
 
   RespStream(Kind kind, StreamSink* sink, DecodeCounters* counters);
 
-  void OnChunk(const DataChunk& chunk);
   // Emits a message in progress (truncated) and stops.
   void OnClose(uint64_t ts_ns);
 
@@ -68,12 +68,6 @@ class RespStream {
     kStopped,
   };
 
-  struct ChunkMeta {
-    uint64_t pos = 0;
-    uint64_t ts_ns = 0;
-    uint32_t tid = 0;
-  };
-
   // One open aggregate: how many of its values are still to come.
   struct Frame {
     uint64_t total = 0;
@@ -81,9 +75,11 @@ class RespStream {
     char type = 0;
   };
 
-  void Feed(std::string_view data, const ChunkMeta& meta);
-  void Skip(uint64_t n, const ChunkMeta& meta, bool gap);
-  size_t Run(std::string_view view, uint64_t base, const ChunkMeta& meta);
+  void Skip(uint64_t n, const ChunkMeta& meta, bool gap) override;
+  void OnBufferOverflow(const ChunkMeta& meta) override;
+  bool Stopped() const override { return state_ == State::kStopped; }
+  void BeforeFeed(std::string_view data, bool syscall_start, const DataChunk& chunk) override;
+  size_t Run(std::string_view view, uint64_t base, const ChunkMeta& meta) override;
   // Each returns false when it needs more bytes than `rest` has.
   bool StepLine(std::string_view rest, uint64_t pos, const ChunkMeta& meta, size_t* used);
   bool StepInline(std::string_view rest, uint64_t pos, const ChunkMeta& meta, size_t* used);
@@ -106,28 +102,14 @@ class RespStream {
   void Invalid(uint64_t ts_ns);
   void LoseSync(uint64_t ts_ns, bool gap = false);
   void EnterResync();
-  ChunkMeta MetaAt(uint64_t pos) const;
-  void RememberMeta(const ChunkMeta& meta);
 
   const Kind kind_;
   StreamSink* const sink_;
-  DecodeCounters* const counters_;
 
   State state_ = State::kIdle;
-  bool started_ = false;
-  uint64_t first_pos_ = 0;
-  uint64_t next_pos_ = 0;  // stream position expected next
-  std::string buf_;        // unconsumed captured bytes (an incomplete line), from buf_pos_
-  uint64_t buf_pos_ = 0;
   size_t resync_from_ = 0;  // commands: skip the '*' that just failed
   size_t line_scan_ = 0;    // bytes of the incomplete line at buf_'s start already scanned
 
-  // Chunk metadata for the bytes in buf_, so a message's first byte gets the
-  // timestamp of the syscall that carried it; when full, the newest entry
-  // overwrites the last one.
-  static constexpr size_t kMaxMetas = 32;
-  ChunkMeta metas_[kMaxMetas];
-  size_t num_metas_ = 0;
 
   // The message being decoded.
   bool in_message_ = false;
