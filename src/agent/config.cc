@@ -298,10 +298,6 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
       c.sanitize_db_queries = false;
     } else if (arg == "--admin-address") {
       if (!need(&c.admin_address)) return r;
-      if (!c.admin_address.empty() && c.admin_address.rfind(':') == std::string::npos) {
-        r.error = "invalid value '" + c.admin_address + "' for --admin-address (HOST:PORT, or '' for none)";
-        return r;
-      }
     } else if (arg == "--log-level") {
       if (!need(&c.log_level)) return r;
     } else {
@@ -334,6 +330,15 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
     if (c.admin_address == Config().admin_address) c.admin_address = file_cfg.admin_address;
     if (cli_outputs.empty()) cli_outputs = file_cfg.outputs;
     c.kubernetes = file_cfg.kubernetes;
+  }
+  if (!c.admin_address.empty()) {
+    // HOST:PORT, HOST may be empty (all addresses) or a bracketed IPv6 literal.
+    size_t colon = c.admin_address.rfind(':');
+    uint64_t port;
+    if (colon == std::string::npos || !ParseUint(c.admin_address.substr(colon + 1), 65535, &port)) {
+      r.error = "invalid admin address '" + c.admin_address + "' (--admin-address or admin_address: HOST:PORT)";
+      return r;
+    }
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   if (!kLevels.count(c.log_level)) {

@@ -61,7 +61,10 @@ TEST(Config, BadFlagsAreNamed) {
   EXPECT_NE(Parse({"--output", "otlp"}).error.find("OTEL_EXPORTER_OTLP_ENDPOINT"), std::string::npos);
   EXPECT_NE(Parse({"--log-level", "loud"}).error.find("invalid log level 'loud'"), std::string::npos);
   EXPECT_NE(Parse({}, {{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"}}).error.find("http/json"), std::string::npos);
-  EXPECT_NE(Parse({"--admin-address", "9464"}).error.find("--admin-address"), std::string::npos);
+  EXPECT_EQ(Parse({"--admin-address", "9464"}).error,
+            "invalid admin address '9464' (--admin-address or admin_address: HOST:PORT)");
+  EXPECT_NE(Parse({"--admin-address", "127.0.0.1:http"}).error.find("invalid admin address"), std::string::npos);
+  EXPECT_EQ(Parse({"--admin-address", ""}).error, "");
 }
 
 TEST(Config, DoctorAndHelpCommands) {
