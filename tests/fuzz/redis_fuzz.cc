@@ -22,6 +22,7 @@
 #include "decoders/connection_tracker.h"
 #include "decoders/redis/redis_decoder.h"
 #include "decoders/redis/redis_parser.h"
+#include "fuzz_input.h"
 #include "spans/id_generator.h"
 #include "spans/redis_span.h"
 
@@ -30,44 +31,6 @@ namespace {
 using sonde::DataChunk;
 using sonde::Direction;
 namespace redis = sonde::redis;
-
-constexpr size_t kMaxExpanded = 160 * 1024;
-constexpr size_t kMaxChunks = 5000;  // per input, so each run stays short
-
-struct Segment {
-  uint8_t ctl = 0;
-  uint8_t hole = 0, gap = 0, back = 0, piece = 0, repeat = 0;
-  std::string_view payload;
-};
-
-std::vector<Segment> Split(std::string_view in) {
-  std::vector<Segment> out;
-  bool first = true;
-  while (true) {
-    Segment s;
-    if (!first) {
-      auto take = [&]() -> uint8_t {
-        if (in.empty()) return 0;
-        uint8_t b = static_cast<uint8_t>(in[0]);
-        in.remove_prefix(1);
-        return b;
-      };
-      s.ctl = take();
-      if (s.ctl & 0x02) s.hole = take();
-      if (s.ctl & 0x04) s.gap = take();
-      if ((s.ctl & 0x18) == 0x18) s.back = take();
-      if (s.ctl & 0x20) s.piece = take();
-      if (s.ctl & 0x40) s.repeat = take();
-    }
-    first = false;
-    size_t sep = in.find('\xff');
-    s.payload = in.substr(0, sep);
-    out.push_back(s);
-    if (sep == std::string_view::npos) break;
-    in.remove_prefix(sep + 1);
-  }
-  return out;
-}
 
 struct Driver {
   sonde::ConnInfo info;
@@ -163,46 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const Direction cmd_dir =
       info.role == sonde::Role::kServer ? Direction::kIngress : Direction::kEgress;
-  std::string scratch;
-  size_t chunks_left = kMaxChunks;
-  for (const Segment& s : Split(in)) {
-    const Direction dir =
-        (s.ctl & 1) ? (cmd_dir == Direction::kEgress ? Direction::kIngress : Direction::kEgress)
-                    : cmd_dir;
-    const int d = static_cast<int>(dir);
-    std::string_view payload = s.payload;
-    if ((s.ctl & 0x40) && !payload.empty()) {
-      // Long enough to cross every size limit, short enough to stay fast.
-      scratch.clear();
-      for (int i = 0; i <= s.repeat && scratch.size() < kMaxExpanded; ++i) scratch.append(payload);
-      payload = scratch;
-    }
-    const size_t piece = (s.ctl & 0x20) ? s.piece + 1u : std::max<size_t>(payload.size(), 1);
-    bool first_piece = true;
-    do {
-      if (chunks_left-- == 0) break;
-      std::string_view part = payload.substr(0, piece);
-      payload.remove_prefix(part.size());
-      DataChunk chunk;
-      chunk.pos = drv.pos[d];
-      chunk.data = part;
-      chunk.total_len = static_cast<uint32_t>(part.size());
-      chunk.ts_ns = drv.ts++;
-      chunk.tid = s.ctl;
-      if (first_piece) {
-        if (s.ctl & 0x02) {
-          chunk.total_len += s.hole * 37u;
-          chunk.data = part.substr(0, part.size() / 2);
-        }
-        chunk.pos += s.gap;
-        chunk.pos -= std::min<uint64_t>(chunk.pos, s.back);
-      }
-      first_piece = false;
-      drv.pos[d] =
-          std::max(drv.pos[d], chunk.pos + std::max<uint64_t>(chunk.total_len, chunk.data.size()));
-      drv.Send(dir, chunk, s.ctl);
-    } while (!payload.empty());
-  }
+  sonde::fuzz::FeedSegments(drv, in, cmd_dir);
   drv.dec.OnClose(drv.ts);
   drv.dec.Drain(&drv.out);
   drv.tracker.OnProcessExit(42, drv.ts);
