@@ -43,6 +43,9 @@ struct ConnInfo {
   ConnKey key;
   Role role = Role::kUnknown;
   bool role_inferred = false;  // true when the role came from the traffic, not accept/connect
+  // The bytes are TLS plaintext captured by the SSL_read/SSL_write uprobes
+  // (the encrypted bytes of the same socket are not decoded).
+  bool tls = false;
   std::string local_addr;      // textual IP ("127.0.0.1", "::1")
   uint16_t local_port = 0;
   std::string peer_addr;

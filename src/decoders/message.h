@@ -40,12 +40,35 @@ struct HttpResponse {
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;
   uint32_t tid = 0;
+  HeaderList trailers;  // HTTP/2 trailing HEADERS (gRPC status); HTTP/1 chunked trailers not kept
+};
+
+// What an HTTP/2 stream adds to an exchange. The decoder fills
+// HttpRequest::method/target from :method/:path and HttpResponse::status from
+// :status, and keeps every field it decoded (pseudo-header fields included,
+// e.g. ":authority", ":scheme") in the header lists, in wire order.
+struct Http2StreamInfo {
+  uint32_t stream_id = 0;
+  // A header block could not be decoded in full: the connection was joined
+  // mid-stream (HPACK dynamic table unknown) or the block was damaged. The
+  // fields that could be decoded are kept; nothing is invented for the rest
+  // (method/target/status stay empty/0 when not decoded).
+  bool request_headers_partial = false;
+  bool response_headers_partial = false;
+  std::optional<uint32_t> rst_error_code;  // RST_STREAM seen (either side)
+  bool goaway = false;                      // ended by GOAWAY before completing
+  uint32_t request_data_frames = 0;         // DATA frames carrying payload
+  uint32_t response_data_frames = 0;
+  // gRPC length-prefixed messages seen per direction (0 for other content).
+  uint32_t request_messages = 0;
+  uint32_t response_messages = 0;
 };
 
 struct HttpExchange {
   HttpRequest request;
   std::optional<HttpResponse> response;  // absent: connection ended first
   bool request_incomplete = false;       // request body not fully seen
+  std::optional<Http2StreamInfo> h2;     // set for HTTP/2 (request.version "2")
 };
 
 struct Message {

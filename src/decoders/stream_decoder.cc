@@ -38,6 +38,7 @@ const char* ProtocolName(Protocol p) {
     case Protocol::kHttp1: return "http1";
     case Protocol::kRedis: return "redis";
     case Protocol::kPostgres: return "postgresql";
+    case Protocol::kHttp2: return "http2";
     default: return "unknown";
   }
 }

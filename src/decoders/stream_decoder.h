@@ -32,7 +32,7 @@ struct DecoderLimits {
   size_t max_pending_bytes = 1024 * 1024;  // approximate heap held by those requests
 };
 
-enum class Protocol : uint8_t { kUnknown = 0, kHttp1 = 1, kRedis = 2, kPostgres = 3 };
+enum class Protocol : uint8_t { kUnknown = 0, kHttp1 = 1, kRedis = 2, kPostgres = 3, kHttp2 = 4 };
 
 const char* ProtocolName(Protocol p);
 
