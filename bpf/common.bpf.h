@@ -37,8 +37,10 @@ struct conn_state {
   __u64 pstart_ns;
   __u32 gen;
   __u8 role;
-  __u8 _pad[3];
+  __u8 flags;   /* CONN_F_* */
+  __u8 _pad[2];
   __u64 pos[2]; /* next stream offset, indexed by enum sonde_dir */
+  __u64 tls_pos[2]; /* the same for the TLS plaintext of this socket */
   struct sonde_tuple tuple;
 };
 
@@ -48,6 +50,9 @@ struct {
   __type(key, __u64);
   __type(value, struct conn_state);
 } conns SEC(".maps");
+
+/* conn_state.flags */
+#define CONN_F_TLS 0x1 /* an SSL object uses this socket: its bytes are ciphertext */
 
 enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2 };
 

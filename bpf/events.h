@@ -8,7 +8,7 @@
 #include <linux/types.h>
 #endif
 
-#define SONDE_ABI_VERSION 1
+#define SONDE_ABI_VERSION 2
 
 /* Upper bound of bytes captured per syscall; the configured cap is <= this. */
 #define SONDE_MAX_CAPTURE 16384
@@ -24,7 +24,11 @@ enum sonde_event_kind {
   SONDE_EV_EXIT = 5,
   SONDE_EV_FORK = 6,
   SONDE_EV_LISTEN = 7,
+  SONDE_EV_MMAP_EXEC = 8, /* a selected process mapped a file executable (a library loaded) */
 };
+
+/* sonde_data_event.flags */
+#define SONDE_DATA_F_TLS 0x1 /* plaintext from the SSL_read/SSL_write uprobes */
 
 enum sonde_dir { SONDE_DIR_EGRESS = 0, SONDE_DIR_INGRESS = 1 };
 enum sonde_role { SONDE_ROLE_UNKNOWN = 0, SONDE_ROLE_CLIENT = 1, SONDE_ROLE_SERVER = 2 };
@@ -38,6 +42,7 @@ enum sonde_drop_reason {
   SONDE_DROP_ARGS_MAP_FULL = 4,  /* syscall not captured: in-flight args map full */
   SONDE_DROP_IOV_LIMIT = 5,      /* iovec entries beyond SONDE_MAX_IOV not captured */
   SONDE_DROP_READ_FAILED = 6,    /* user memory could not be read */
+  SONDE_DROP_TLS_UNBOUND = 7,    /* TLS plaintext whose socket was not known yet */
   SONDE_DROP__COUNT = 8,
 };
 
@@ -73,7 +78,8 @@ struct sonde_data_event {
   __u32 cap_len;   /* bytes captured in data[] */
   __u8 dir;        /* enum sonde_dir */
   __u8 role;       /* enum sonde_role as known in the kernel */
-  __u16 _pad0;
+  __u8 flags;      /* SONDE_DATA_F_* */
+  __u8 _pad0;
   __u32 _pad1;
   __u8 data[SONDE_MAX_CAPTURE];
 };

@@ -1,6 +1,7 @@
 /* sonde's capture programs: syscall tracepoints for TCP connection life
- * cycle and data, and scheduler tracepoints for process discovery. */
-#include "socket.bpf.h"
+ * cycle and data, scheduler tracepoints for process discovery, and uprobes
+ * on OpenSSL for TLS plaintext (attached per library by user space). */
+#include "tls.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -85,6 +86,40 @@ static __always_inline int args_from_regs(__u64 id, __u8 kind, __u8 dir, struct 
   return 0;
 }
 
+/* Fills the fixed part of a data event in this CPU's scratch slot. */
+static __always_inline struct sonde_data_event* begin_data(__u64 id, __s32 fd, struct conn_state* st,
+                                                           __u8 dir, __u64 ts_ns, __u64 pos,
+                                                           __u32 total, __u8 flags) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct scratch* s = bpf_map_lookup_elem(&scratch_map, &cpu);
+  if (!s) return NULL;
+  struct sonde_data_event* e = &s->ev;
+  e->hdr.kind = SONDE_EV_DATA;
+  e->hdr.tid = (__u32)id;
+  e->hdr.ts_ns = ts_ns;
+  e->conn.pid = id >> 32;
+  e->conn.fd = fd;
+  e->conn.pstart_ns = st->pstart_ns;
+  e->conn.gen = st->gen;
+  e->tuple = st->tuple;
+  e->pos = pos;
+  e->total_len = total;
+  e->dir = dir;
+  e->role = st->role;
+  e->flags = flags;
+  return e;
+}
+
+static __always_inline void finish_data(struct sonde_data_event* e, __u32 got, __u64 total) {
+  if (got > SONDE_MAX_CAPTURE) got = SONDE_MAX_CAPTURE;
+  if ((__u64)got < total) {
+    count_drop(SONDE_DROP_TRUNCATED, 1);
+    count_drop(SONDE_DROP_TRUNCATED_BYTES, total - got);
+  }
+  e->cap_len = got;
+  emit(e, offsetof(struct sonde_data_event, data) + got);
+}
+
 static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   __u64 id = bpf_get_current_pid_tgid();
   struct call_args a = {};
@@ -100,25 +135,13 @@ static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   __u64 key = conn_key(tgid, a.fd);
   struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
   if (!st) return 0;
-  __u32 cpu = bpf_get_smp_processor_id();
-  struct scratch* s = bpf_map_lookup_elem(&scratch_map, &cpu);
-  if (!s) return 0;
-  struct sonde_data_event* e = &s->ev;
+  if (tls_on_syscall(id, &a, st)) return 0; /* ciphertext: the uprobes report the plaintext */
   __u8 dir = a.dir & 1;
-
-  e->hdr.kind = SONDE_EV_DATA;
-  e->hdr.tid = (__u32)id;
   /* A write starts when it is issued; a read's bytes exist when it returns. */
-  e->hdr.ts_ns = dir == SONDE_DIR_EGRESS ? a.enter_ns : bpf_ktime_get_ns();
-  e->conn.pid = tgid;
-  e->conn.fd = a.fd;
-  e->conn.pstart_ns = st->pstart_ns;
-  e->conn.gen = st->gen;
-  e->tuple = st->tuple;
-  e->pos = __sync_fetch_and_add(&st->pos[dir], (__u64)ret);
-  e->total_len = (__u32)ret;
-  e->dir = dir;
-  e->role = st->role;
+  __u64 ts = dir == SONDE_DIR_EGRESS ? a.enter_ns : bpf_ktime_get_ns();
+  __u64 pos = __sync_fetch_and_add(&st->pos[dir], (__u64)ret);
+  struct sonde_data_event* e = begin_data(id, a.fd, st, dir, ts, pos, (__u32)ret, 0);
+  if (!e) return 0;
 
   __u32 want = (__u64)ret < capture_cap ? (__u32)ret : capture_cap;
   __u32 got = 0;
@@ -138,13 +161,7 @@ static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
     }
     got = copy_iov(e->data, iov_ptr, iovcnt, want);
   }
-  if (got > SONDE_MAX_CAPTURE) got = SONDE_MAX_CAPTURE;
-  if ((__u64)got < (__u64)ret) {
-    count_drop(SONDE_DROP_TRUNCATED, 1);
-    count_drop(SONDE_DROP_TRUNCATED_BYTES, (__u64)ret - got);
-  }
-  e->cap_len = got;
-  emit(e, offsetof(struct sonde_data_event, data) + got);
+  finish_data(e, got, (__u64)ret);
   return 0;
 }
 
@@ -310,3 +327,115 @@ int on_fork(struct bpf_raw_tracepoint_args* ctx) {
   emit_proc(SONDE_EV_FORK, pid, ppid, BPF_CORE_READ(child, start_time));
   return 0;
 }
+
+/* A selected process mapped a file executable: a library was loaded (Python
+ * imports ssl late), so user space looks for TLS libraries again. */
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int enter_mmap(struct trace_event_raw_sys_enter* ctx) {
+  if (!(ctx->args[2] & 0x4 /* PROT_EXEC */) || (__s32)ctx->args[4] < 0) return 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (!is_selected(tgid)) return 0;
+  struct sonde_proc_event ev = {};
+  ev.hdr.kind = SONDE_EV_MMAP_EXEC;
+  ev.hdr.tid = (__u32)bpf_get_current_pid_tgid();
+  ev.hdr.ts_ns = bpf_ktime_get_ns();
+  ev.pid = tgid;
+  emit(&ev, sizeof(ev));
+  return 0;
+}
+
+/* ---- TLS plaintext (uprobes; see tls.bpf.h) ---- */
+
+static __always_inline int tls_exit(struct pt_regs* ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  struct tls_thread* tt = bpf_map_lookup_elem(&tls_threads, &id);
+  if (!tt || !tt->call.active) return 0;
+  struct tls_call c = tt->call;
+  __s32 last_in = tt->last_in_fd;
+  tt->call.active = 0;
+  tt->last_in_fd = -1;
+  /* Every probed function returns int: only the low 32 bits of the return register count. */
+  int ret = (int)PT_REGS_RC(ctx);
+  __u32 tgid = id >> 32;
+
+  __u64 n = 0;
+  if (c.dir <= SONDE_DIR_INGRESS) {
+    if (c.ex) {
+      if (ret == 1 && c.len_ptr) bpf_probe_read_user(&n, sizeof(n), (void*)c.len_ptr);
+    } else if (ret > 0) {
+      n = (__u64)ret;
+    }
+  }
+
+  struct ssl_key k = {};
+  k.ssl = c.ssl;
+  k.tgid = tgid;
+  __s32 fd = -1;
+  __s32* fdp = bpf_map_lookup_elem(&ssl_fds, &k);
+  if (fdp) {
+    fd = *fdp;
+  } else if (c.dir == SONDE_DIR_INGRESS && last_in >= 0) {
+    /* Memory BIO: the ciphertext came from the socket this thread just read. */
+    __u64 key = conn_key(tgid, last_in);
+    struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
+    if (st) {
+      tls_bind(tgid, c.ssl, last_in, st);
+      fd = last_in;
+    }
+  }
+  if (fd < 0) {
+    tt->pending_write_ssl = c.ssl;
+    tt->pending_ns = bpf_ktime_get_ns();
+    if (n) count_drop(SONDE_DROP_TLS_UNBOUND, 1);
+    return 0;
+  }
+  if (!n) return 0;
+  if (n > 0xffffffffull) n = 0xffffffffull;
+
+  __u64 key = conn_key(tgid, fd);
+  struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
+  if (!st) {
+    struct sock* sk = fd_to_tcp_sock(fd);
+    if (!sk) return 0;
+    st = track_conn(tgid, fd, sk, SONDE_ROLE_UNKNOWN);
+    if (!st) return 0;
+  }
+  st->flags |= CONN_F_TLS;
+  __u8 dir = c.dir & 1;
+  __u64 ts = dir == SONDE_DIR_EGRESS ? c.enter_ns : bpf_ktime_get_ns();
+  __u64 pos = __sync_fetch_and_add(&st->tls_pos[dir], n);
+  struct sonde_data_event* e = begin_data(id, fd, st, dir, ts, pos, (__u32)n, SONDE_DATA_F_TLS);
+  if (!e) return 0;
+  __u32 want = n < capture_cap ? (__u32)n : capture_cap;
+  finish_data(e, copy_buf(e->data, c.buf, want), n);
+  return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void* ssl, const void* buf, int num) {
+  return tls_enter((__u64)ssl, (__u64)buf, 0, SONDE_DIR_EGRESS, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void* ssl, const void* buf, __u64 num, __u64* written) {
+  return tls_enter((__u64)ssl, (__u64)buf, (__u64)written, SONDE_DIR_EGRESS, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void* ssl, void* buf, int num) {
+  return tls_enter((__u64)ssl, (__u64)buf, 0, SONDE_DIR_INGRESS, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void* ssl, void* buf, __u64 num, __u64* readbytes) {
+  return tls_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, SONDE_DIR_INGRESS, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_handshake_enter, void* ssl) {
+  return tls_enter((__u64)ssl, 0, 0, TLS_DIR_HANDSHAKE, 0);
+}
+
+/* One return program serves every SSL function: the call's kind was saved on entry. */
+SEC("uretprobe")
+int ssl_call_exit(struct pt_regs* ctx) { return tls_exit(ctx); }

@@ -7,7 +7,9 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <set>
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
@@ -28,6 +30,7 @@
 #include "metrics/red_metrics.h"
 #include "metrics/self_metrics.h"
 #include "loader/loader.h"
+#include "loader/tls_probes.h"
 #include "spans/span_builder.h"
 #include "spans/id_generator.h"
 #include "spans/resource.h"
@@ -171,6 +174,43 @@ int RunAgent(const Config& initial_cfg) {
   if (!traced.kernel_traces_all() && traced.size() == 0)
     spdlog::info("no process matches the selectors yet; waiting for one to start");
 
+  // TLS plaintext: uprobes on the OpenSSL of traced processes. A process is
+  // looked at when it is selected, and again when it maps code (a library
+  // loaded late, like Python's ssl) - once right away and once a tick later,
+  // as the mapping may not be complete when the event is read.
+  std::unique_ptr<TlsProbes> tls;
+  std::set<uint32_t> tls_now, tls_later;
+  if (cfg.capture_tls) {
+    Loader* l = loader.get();
+    tls = std::make_unique<TlsProbes>(TlsProbeTarget{
+        [l](const std::string& path, const std::map<std::string, uint64_t>& offsets, std::string* err) {
+          return l->AttachTls(path, offsets, err);
+        },
+        [l](uint64_t id) { l->DetachTls(id); }});
+    if (traced.kernel_traces_all()) {
+      for (uint32_t pid : ListPids("/proc"))
+        if (pid != self) tls->Scan(pid);
+    } else {
+      for (uint32_t pid : traced.pids()) tls->Scan(pid);
+    }
+  }
+  auto tls_look = [&](uint32_t pid) {
+    if (tls && traced.IsTraced(pid)) tls_now.insert(pid);
+  };
+  auto tls_tick = [&]() {
+    if (!tls) return;
+    for (uint32_t pid : tls_later)
+      if (traced.IsTraced(pid)) tls->Scan(pid);
+    tls_later.clear();
+    std::vector<uint32_t> gone;
+    for (uint32_t pid : tls->scanned())
+      if (!traced.IsTraced(pid)) gone.push_back(pid);
+    for (uint32_t pid : gone) tls->Forget(pid);
+    if (!traced.kernel_traces_all())
+      for (uint32_t pid : traced.pids())
+        if (!tls->scanned().count(pid)) tls->Scan(pid);
+  };
+
   Exporters exp = MakeExporters(cfg);
   std::unique_ptr<ExportPipeline>& pipeline = exp.pipeline;
   RedMetrics red;
@@ -191,6 +231,7 @@ int RunAgent(const Config& initial_cfg) {
   auto* lost_args_map = lost("args_map_full");
   auto* lost_iov = lost("iov_limit");
   auto* lost_read = lost("read_failed");
+  auto* lost_tls_unbound = lost("tls_unbound");
   auto* truncated_events = self_metrics.GetCounter(self_metric::kEventsTruncated);
   auto* truncated_bytes = self_metrics.GetCounter(self_metric::kCaptureTruncated);
   auto feed_kernel_counters = [&]() {
@@ -200,6 +241,7 @@ int RunAgent(const Config& initial_cfg) {
     lost_args_map->Set(d.args_map_full);
     lost_iov->Set(d.iov_limit);
     lost_read->Set(d.read_failed);
+    lost_tls_unbound->Set(d.tls_unbound);
     truncated_events->Set(d.truncated_events);
     truncated_bytes->Set(d.truncated_bytes);
     for (const ProgramStats& p : loader->ReadProgramStats()) {
@@ -272,17 +314,25 @@ int RunAgent(const Config& initial_cfg) {
           resources.Prime(ev.pid, ev.comm);
           spdlog::debug("tracing pid {} ({})", ev.pid, ev.comm);
         }
+        if (tls) tls->Forget(ev.pid);  // a new program: its old files are gone
+        tls_look(ev.pid);
         break;
       case EventKind::kFork:
         traced.OnFork(ev.ppid, ev.pid);
         if (traced.IsTraced(ev.pid)) resources.Prime(ev.pid, ev.comm);
+        tls_look(ev.pid);
         break;
       case EventKind::kExit:
         tracker.OnProcessExit(ev.pid, ev.ts_ns);
         traced.OnExit(ev.pid);
+        if (tls) tls->Forget(ev.pid);
         break;
       case EventKind::kListen:
         traced.OnListen(ev.pid, ev.port);
+        if (tls && !tls->scanned().count(ev.pid)) tls_look(ev.pid);
+        break;
+      case EventKind::kMmapExec:
+        tls_look(ev.pid);
         break;
     }
   };
@@ -313,10 +363,16 @@ int RunAgent(const Config& initial_cfg) {
       break;
     }
     emit_spans();
+    if (tls && !tls_now.empty()) {
+      for (uint32_t pid : tls_now) tls->Scan(pid);
+      tls_later.insert(tls_now.begin(), tls_now.end());
+      tls_now.clear();
+    }
     uint64_t now = Now(CLOCK_MONOTONIC);
     if (now - last_expire > 1000000000ull) {
       tracker.Expire(now);
       traced.Tick();
+      tls_tick();
       feed_kernel_counters();
       last_expire = now;
     }
@@ -355,11 +411,13 @@ int RunAgent(const Config& initial_cfg) {
   spdlog::info(
       "stopping: {} spans made, {} exported, {} dropped (queue full {}, export failed {}, at shutdown {}); "
       "kernel drops: ring buffer full {}, truncated events {} ({} bytes), conn map full {}, args map full {}, "
-      "iovec limit {}, unreadable {}; decoders: {} resyncs, {} gaps, {} bytes skipped, {} non-HTTP connections",
+      "iovec limit {}, unreadable {}, TLS before its socket was known {}; decoders: {} resyncs, {} gaps, "
+      "{} bytes skipped, {} non-HTTP connections, {} TLS connections",
       spans_made, es.exported, es.dropped_queue_full + es.export_failed_spans + es.dropped_shutdown,
       es.dropped_queue_full, es.export_failed_spans, es.dropped_shutdown, d.ringbuf_full, d.truncated_events,
-      d.truncated_bytes, d.conn_map_full, d.args_map_full, d.iov_limit, d.read_failed, ts.resyncs, ts.gaps,
-      ts.bytes_skipped, ts.non_http_connections);
+      d.truncated_bytes, d.conn_map_full, d.args_map_full, d.iov_limit, d.read_failed, d.tls_unbound, ts.resyncs,
+      ts.gaps, ts.bytes_skipped, ts.non_http_connections, ts.tls_connections);
+  tls.reset();
   loader.reset();
   return 0;
 }

@@ -22,6 +22,8 @@ struct OutputSpec {
 struct Config {
   Selectors select;
   uint32_t capture_bytes = 4096;
+  // TLS plaintext through uprobes on OpenSSL's SSL_read/SSL_write.
+  bool capture_tls = true;
   std::vector<OutputSpec> outputs;  // empty: console, or OTLP when an endpoint is set
   // HTTP spans
   std::vector<std::string> routes;

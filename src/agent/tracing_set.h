@@ -29,6 +29,8 @@ class TracingSet {
   bool kernel_traces_all() const { return discovery_->trace_all() && !pods_; }
   void Attach(Loader* loader);  // selects the initial set in the kernel
   size_t size() const { return traced_.size(); }
+  // The traced pids (empty when the kernel traces every process).
+  const std::unordered_set<uint32_t>& pids() const { return traced_; }
 
   bool IsTraced(uint32_t pid) const;
   void OnExec(uint32_t pid);

@@ -100,6 +100,14 @@ void ConnectionTracker::OnData(const ConnInfo& info, Direction dir, const DataCh
   bool created = false;
   Conn& c = Lookup(info, chunk.ts_ns, &created);
   Touch(c, chunk.ts_ns);
+  if (info.tls != c.info.tls) {
+    if (!info.tls) {
+      // Ciphertext of a socket whose plaintext is seen: nothing to decode.
+      stats_.tls_ciphertext_bytes += WireLength(chunk);
+      return;
+    }
+    SwitchToTls(c);
+  }
   switch (c.phase) {
     case Phase::kIgnored: stats_.non_http_bytes += WireLength(chunk); return;
     case Phase::kDecoding:
@@ -187,6 +195,21 @@ void ConnectionTracker::StartDecoder(Conn& c, const ProtocolEntry& entry, Role r
   }
   c.decoder->OnData(dir, chunk);
   Collect(c);
+}
+
+void ConnectionTracker::SwitchToTls(Conn& c) {
+  // What was seen so far was the TLS handshake (or ciphertext): start over
+  // with the plaintext stream, which has its own positions.
+  ++stats_.tls_connections;
+  stats_.tls_ciphertext_bytes += c.stash_bytes;
+  if (c.phase == Phase::kIgnored && stats_.non_http_connections > 0) --stats_.non_http_connections;
+  c.info.tls = true;
+  c.decoder.reset();
+  c.phase = Phase::kInferring;
+  c.attempts = 0;
+  c.dir_seen[0] = c.dir_seen[1] = false;
+  c.stash.clear();
+  c.stash_bytes = 0;
 }
 
 uint64_t ConnectionTracker::DropStash(Conn& c, Direction dir) {

@@ -37,6 +37,8 @@ struct TrackerStats {
   uint64_t non_http_bytes = 0;       // bytes dropped because their connection is not decoded
   uint64_t orphan_responses = 0;
   uint64_t pending_overflows = 0;
+  uint64_t tls_connections = 0;       // connections decoded from TLS plaintext
+  uint64_t tls_ciphertext_bytes = 0;  // encrypted bytes of those connections, not decoded
 };
 
 class ConnectionTracker {
@@ -98,6 +100,7 @@ class ConnectionTracker {
   void StartDecoder(Conn& c, const ProtocolEntry& entry, Role role, Direction dir,
                     const DataChunk& chunk);
   void MarkIgnored(Conn& c, uint64_t extra_bytes);
+  void SwitchToTls(Conn& c);
   // Forgets the stashed (not yet classified) bytes of one direction; returns how many.
   static uint64_t DropStash(Conn& c, Direction dir);
   void Collect(Conn& c);

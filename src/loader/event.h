@@ -10,7 +10,7 @@
 
 namespace sonde {
 
-enum class EventKind { kData, kOpen, kClose, kExec, kExit, kFork, kListen };
+enum class EventKind { kData, kOpen, kClose, kExec, kExit, kFork, kListen, kMmapExec };
 
 struct Event {
   EventKind kind = EventKind::kData;
@@ -23,7 +23,7 @@ struct Event {
   Direction dir = Direction::kEgress;
   DataChunk chunk;
 
-  // kExec / kExit / kFork / kListen
+  // kExec / kExit / kFork / kListen / kMmapExec
   uint32_t pid = 0;
   uint32_t ppid = 0;
   uint64_t start_ns = 0;
@@ -40,6 +40,7 @@ struct DropCounters {
   uint64_t args_map_full = 0;
   uint64_t iov_limit = 0;
   uint64_t read_failed = 0;
+  uint64_t tls_unbound = 0;  // TLS plaintext seen before its socket was known
 };
 
 struct ProgramStats {

@@ -77,6 +77,7 @@ void FillConn(const sonde_conn_id& id, const sonde_tuple& t, uint8_t role, ConnI
   c->local_port = t.lport;
   c->peer_addr = CachedAddr(t.family, t.raddr);
   c->peer_port = t.rport;
+  c->tls = false;
 }
 
 bool HasBpfPrivileges() {
@@ -137,9 +138,13 @@ std::unique_ptr<Loader> Loader::Open(const LoaderOptions& opts, std::string* err
              "); tracefs must be mounted at /sys/kernel/tracing";
     return nullptr;
   }
-  // Every program of the skeleton is attached by sonde_bpf__attach.
+  // sonde_bpf__attach attaches every tracepoint; the uprobes wait for AttachTls.
   bpf_program* prog;
-  bpf_object__for_each_program(prog, l->skel_->obj) l->links_++;
+  bpf_object__for_each_program(prog, l->skel_->obj) {
+    if (strncmp(bpf_program__section_name(prog), "uprobe", 6) != 0 &&
+        strncmp(bpf_program__section_name(prog), "uretprobe", 9) != 0)
+      l->links_++;
+  }
 
   l->rb_ = ring_buffer__new(bpf_map__fd(l->skel_->maps.events), &Loader::OnRecord, l.get(), nullptr);
   if (!l->rb_) {
@@ -150,8 +155,61 @@ std::unique_ptr<Loader> Loader::Open(const LoaderOptions& opts, std::string* err
 }
 
 Loader::~Loader() {
+  for (auto& [id, links] : tls_links_)
+    for (bpf_link* link : links) bpf_link__destroy(link);
   if (rb_) ring_buffer__free(rb_);
   if (skel_) sonde_bpf__destroy(skel_);  // detaches and closes everything
+}
+
+uint64_t Loader::AttachTls(const std::string& path, const std::map<std::string, uint64_t>& offsets,
+                           std::string* error) {
+  if (!offsets.count("SSL_read") || !offsets.count("SSL_write")) {
+    *error = "no SSL_read/SSL_write in " + path;
+    return 0;
+  }
+  struct Probe {
+    const char* function;
+    bpf_program* prog;
+    bool retprobe;
+  };
+  // Return probes first: an entry seen without its return would leave the
+  // thread marked as inside an SSL call.
+  const Probe probes[] = {
+      {"SSL_read", skel_->progs.ssl_call_exit, true},
+      {"SSL_read_ex", skel_->progs.ssl_call_exit, true},
+      {"SSL_write", skel_->progs.ssl_call_exit, true},
+      {"SSL_write_ex", skel_->progs.ssl_call_exit, true},
+      {"SSL_do_handshake", skel_->progs.ssl_call_exit, true},
+      {"SSL_read", skel_->progs.ssl_read_enter, false},
+      {"SSL_read_ex", skel_->progs.ssl_read_ex_enter, false},
+      {"SSL_write", skel_->progs.ssl_write_enter, false},
+      {"SSL_write_ex", skel_->progs.ssl_write_ex_enter, false},
+      {"SSL_do_handshake", skel_->progs.ssl_handshake_enter, false},
+      {"SSL_free", skel_->progs.ssl_free_enter, false},
+  };
+  std::vector<bpf_link*> links;
+  for (const Probe& p : probes) {
+    auto it = offsets.find(p.function);
+    if (it == offsets.end()) continue;
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = p.retprobe);
+    bpf_link* link = bpf_program__attach_uprobe_opts(p.prog, -1, path.c_str(), it->second, &opts);
+    if (!link) {
+      *error = std::string("cannot attach a uprobe to ") + p.function + " in " + path + ": " + strerror(errno);
+      for (bpf_link* l : links) bpf_link__destroy(l);
+      return 0;
+    }
+    links.push_back(link);
+  }
+  uint64_t id = next_tls_id_++;
+  tls_links_[id] = std::move(links);
+  return id;
+}
+
+void Loader::DetachTls(uint64_t id) {
+  auto it = tls_links_.find(id);
+  if (it == tls_links_.end()) return;
+  for (bpf_link* link : it->second) bpf_link__destroy(link);
+  tls_links_.erase(it);
 }
 
 void Loader::SelectPid(uint32_t pid) {
@@ -211,6 +269,7 @@ int Loader::OnRecord(void* ctx, void* data, size_t size) {
       ev.chunk.data = std::string_view(reinterpret_cast<const char*>(d->data), d->cap_len);
       ev.chunk.ts_ns = hdr->ts_ns;
       ev.chunk.tid = hdr->tid;
+      ev.conn.tls = (d->flags & SONDE_DATA_F_TLS) != 0;
       break;
     }
     case SONDE_EV_OPEN:
@@ -227,15 +286,17 @@ int Loader::OnRecord(void* ctx, void* data, size_t size) {
     }
     case SONDE_EV_EXEC:
     case SONDE_EV_EXIT:
-    case SONDE_EV_FORK: {
+    case SONDE_EV_FORK:
+    case SONDE_EV_MMAP_EXEC: {
       if (size < sizeof(sonde_proc_event)) {
         self->malformed_++;
         return 0;
       }
       const auto* p = static_cast<const sonde_proc_event*>(data);
-      ev.kind = hdr->kind == SONDE_EV_EXEC   ? EventKind::kExec
-                : hdr->kind == SONDE_EV_EXIT ? EventKind::kExit
-                                             : EventKind::kFork;
+      ev.kind = hdr->kind == SONDE_EV_EXEC        ? EventKind::kExec
+                : hdr->kind == SONDE_EV_EXIT      ? EventKind::kExit
+                : hdr->kind == SONDE_EV_MMAP_EXEC ? EventKind::kMmapExec
+                                                  : EventKind::kFork;
       ev.pid = p->pid;
       ev.ppid = p->ppid;
       ev.start_ns = p->start_ns;
@@ -305,6 +366,7 @@ DropCounters Loader::ReadDrops() const {
   d.args_map_full = sum(SONDE_DROP_ARGS_MAP_FULL);
   d.iov_limit = sum(SONDE_DROP_IOV_LIMIT);
   d.read_failed = sum(SONDE_DROP_READ_FAILED);
+  d.tls_unbound = sum(SONDE_DROP_TLS_UNBOUND);
   return d;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 
 struct sonde_bpf;
 struct ring_buffer;
+struct bpf_link;
 
 namespace sonde {
 
@@ -45,6 +47,14 @@ class Loader {
   // Returns the number of events delivered, or -1 on error.
   int Poll(int timeout_ms, const Callback& cb);
 
+  // Attaches the TLS plaintext uprobes to one file (a libssl, or an
+  // executable carrying OpenSSL) given the file offsets of its SSL_*
+  // functions (see elf_symbols.h); SSL_read and SSL_write are required.
+  // Returns an id for DetachTls, or 0 with *error set.
+  uint64_t AttachTls(const std::string& path, const std::map<std::string, uint64_t>& offsets,
+                     std::string* error);
+  void DetachTls(uint64_t id);
+
   DropCounters ReadDrops() const;
   // Run time and count per program; all zero unless kernel.bpf_stats_enabled=1.
   std::vector<ProgramStats> ReadProgramStats() const;
@@ -58,6 +68,8 @@ class Loader {
   sonde_bpf* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
   size_t links_ = 0;
+  std::map<uint64_t, std::vector<bpf_link*>> tls_links_;
+  uint64_t next_tls_id_ = 1;
   uint64_t malformed_ = 0;
   const Callback* cb_ = nullptr;
 };

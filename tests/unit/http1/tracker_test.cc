@@ -259,3 +259,41 @@ TEST(ConnectionTracker, ManyConnectionsStayWithinBounds) {
 
 }  // namespace
 }  // namespace sonde::test
+
+namespace sonde::test {
+namespace {
+
+// TLS: the handshake's ciphertext arrives first (the socket is not known to
+// be TLS yet), then the plaintext from the SSL uprobes with its own positions.
+TEST(ConnectionTracker, TlsPlaintextReplacesTheCiphertextStream) {
+  ConnectionTracker tracker;
+  ConnInfo c = MakeConn(Role::kServer);
+  tracker.OnOpen(c, 1);
+  const std::string hello("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 random bytes of a ClientHello", 44);
+  tracker.OnData(c, Direction::kIngress, DataChunk{0, static_cast<uint32_t>(hello.size()), hello, 5, 1});
+
+  ConnInfo plain = c;
+  plain.tls = true;
+  const std::string req = "GET /secure HTTP/1.1\r\nHost: svc\r\n\r\n";
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  tracker.OnData(plain, Direction::kIngress, DataChunk{0, static_cast<uint32_t>(req.size()), req, 10, 1});
+  // Ciphertext of the same socket that still arrives is not decoded.
+  const std::string record("\x17\x03\x03\x00\x20 encrypted application data....", 37);
+  tracker.OnData(c, Direction::kIngress, DataChunk{hello.size(), static_cast<uint32_t>(record.size()), record, 11, 1});
+  tracker.OnData(plain, Direction::kEgress, DataChunk{0, static_cast<uint32_t>(resp.size()), resp, 20, 1});
+
+  std::vector<Message> out;
+  tracker.Drain(&out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].conn.tls);
+  const auto& ex = std::get<HttpExchange>(out[0].payload);
+  EXPECT_EQ(ex.request.target, "/secure");
+  ASSERT_TRUE(ex.response.has_value());
+  EXPECT_EQ(ex.response->status, 200);
+  EXPECT_EQ(tracker.stats().tls_connections, 1u);
+  EXPECT_EQ(tracker.stats().tls_ciphertext_bytes, record.size());
+  EXPECT_EQ(tracker.stats().non_http_connections, 0u);
+}
+
+}  // namespace
+}  // namespace sonde::test
