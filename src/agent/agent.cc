@@ -7,9 +7,9 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <set>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
@@ -34,6 +34,8 @@
 #include "spans/span_builder.h"
 #include "spans/id_generator.h"
 #include "spans/resource.h"
+#include "sampling/excluded_paths.h"
+#include "sampling/span_sampler.h"
 
 namespace sonde {
 namespace {
@@ -128,6 +130,29 @@ class PendingReload {
   std::mutex mu_;
   Config next_;
   bool has_ = false;
+};
+
+// The sampler's counters in the self-metrics, refreshed from its stats on the
+// hot thread (the handles are looked up once).
+class SamplingCounters {
+ public:
+  explicit SamplingCounters(SelfMetrics* m)
+      : not_sampled_(m->GetCounter(self_metric::kSpansSampledOut, {{"reason", AttrValue(std::string("not_sampled"))}})),
+        buffer_full_(m->GetCounter(self_metric::kSpansSampledOut, {{"reason", AttrValue(std::string("buffer_full"))}})),
+        kept_error_(m->GetCounter(self_metric::kSpansKept, {{"kept_by", AttrValue(std::string(kKeptByError))}})),
+        kept_latency_(m->GetCounter(self_metric::kSpansKept, {{"kept_by", AttrValue(std::string(kKeptByLatency))}})),
+        held_(m->GetGauge(self_metric::kSamplingHeldSpans)) {}
+  void Set(const SamplingStats& s) {
+    not_sampled_->Set(s.dropped_not_sampled);
+    buffer_full_->Set(s.dropped_buffer_full);
+    kept_error_->Set(s.kept_error);
+    kept_latency_->Set(s.kept_latency);
+    held_->Set(static_cast<int64_t>(s.held));
+  }
+
+ private:
+  SelfMetrics::Counter *not_sampled_, *buffer_full_, *kept_error_, *kept_latency_;
+  SelfMetrics::Gauge* held_;
 };
 
 SpanOptions MakeSpanOptions(const Config& cfg) {
@@ -270,6 +295,19 @@ int RunAgent(const Config& initial_cfg) {
   int64_t mono_to_unix = static_cast<int64_t>(Now(CLOCK_REALTIME)) - static_cast<int64_t>(Now(CLOCK_MONOTONIC));
   auto builder = std::make_unique<SpanBuilder>(MakeSpanOptions(cfg), &ids, mono_to_unix);
   Resources resources(&traced, HostName());
+  // Which requests make spans (excluded paths make none) and which spans are
+  // exported (head sampling and keep-rules); see src/sampling/.
+  auto excluded = std::make_unique<ExcludedPaths>(cfg.exclude_paths);
+  SpanSampler sampler(cfg.sampling);
+  SamplingCounters sampling_counters(&self_metrics);
+  auto* spans_excluded = self_metrics.GetCounter(self_metric::kSpansExcluded);
+  if (!(cfg.sampling == SamplingOptions()))
+    spdlog::info("sampling: {}{}{}", DescribeSampler(cfg.sampling.sampler),
+                 cfg.sampling.keep_errors ? ", keeping traces with errors" : "",
+                 cfg.sampling.keep_slower_than_ns
+                     ? fmt::format(", keeping traces with a span slower than {}ms",
+                                   static_cast<double>(cfg.sampling.keep_slower_than_ns) / 1e6)
+                     : std::string());
 
   PendingReload reload;
   std::unique_ptr<ConfigWatcher> watcher;
@@ -337,16 +375,26 @@ int RunAgent(const Config& initial_cfg) {
     }
   };
 
+  std::vector<Span> to_export;
   auto emit_spans = [&]() {
     std::vector<Message> msgs;
     tracker.Drain(&msgs);
+    uint64_t now = Now(CLOCK_MONOTONIC);
     for (const Message& m : msgs) {
+      if (excluded->Excludes(m)) {  // health checks, scrapes: no span, no RED data point
+        spans_excluded->Add();
+        continue;
+      }
       Span s = builder->Build(m, resources.Get(m.conn.key.pid));
       red.Record(s);  // RED metrics see every span, before any sampling
       spans_created->Add();
-      pipeline->Push(std::move(s));
       ++spans_made;
+      SamplingParent parent = ParentOf(s, m);
+      sampler.Offer(std::move(s), parent, now, &to_export);
     }
+    sampler.Expire(now);
+    for (Span& s : to_export) pipeline->Push(std::move(s));
+    to_export.clear();
   };
 
   if (admin) admin->SetReady(true);
@@ -374,6 +422,7 @@ int RunAgent(const Config& initial_cfg) {
       traced.Tick();
       tls_tick();
       feed_kernel_counters();
+      sampling_counters.Set(sampler.stats());
       last_expire = now;
     }
     Config next;
@@ -388,6 +437,8 @@ int RunAgent(const Config& initial_cfg) {
         if (next.capture_bytes != cfg.capture_bytes)
           spdlog::warn("capture.bytes_per_syscall changes take effect after a restart");
         cfg.routes = next.routes;
+        excluded = std::make_unique<ExcludedPaths>(next.exclude_paths);
+        if (!(next.sampling == cfg.sampling)) spdlog::warn("sampling changes take effect after a restart");
         spdlog::info("config reloaded from {}", cfg.config_path);
       }
     }
@@ -400,6 +451,8 @@ int RunAgent(const Config& initial_cfg) {
   // Deliver what is still queued in the kernel, then flush and detach.
   loader->Poll(0, on_event);
   emit_spans();
+  sampler.DropHeld();  // no keep-rule matched them before the end
+  sampling_counters.Set(sampler.stats());
   if (watcher) watcher->Stop();
   if (admin) admin->Stop();
   pipeline->Shutdown();
@@ -417,6 +470,12 @@ int RunAgent(const Config& initial_cfg) {
       es.dropped_queue_full, es.export_failed_spans, es.dropped_shutdown, d.ringbuf_full, d.truncated_events,
       d.truncated_bytes, d.conn_map_full, d.args_map_full, d.iov_limit, d.read_failed, d.tls_unbound, ts.resyncs,
       ts.gaps, ts.bytes_skipped, ts.non_http_connections, ts.tls_connections);
+  SamplingStats ss = sampler.stats();
+  if (ss.sampled != spans_made || spans_excluded->value())
+    spdlog::info("sampling: {} spans passed the head sampler, {} kept by keep-rules (errors {}, latency {}), "
+                 "{} sampled out, {} pushed out of the hold buffer; {} requests on excluded paths",
+                 ss.sampled, ss.kept_error + ss.kept_latency, ss.kept_error, ss.kept_latency,
+                 ss.dropped_not_sampled, ss.dropped_buffer_full, spans_excluded->value());
   tls.reset();
   loader.reset();
   return 0;

@@ -1,5 +1,6 @@
 #include "agent/config.h"
 
+#include "agent/sampling_config.h"
 #include "exporter/otlp_config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -119,7 +120,8 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
   try {
     YAML::Node root = YAML::Load(text);
     if (root.IsNull()) return {};
-    std::string err = CheckKeys(root, "", {"select", "capture", "http", "db", "output", "log_level", "kubernetes", "admin_address"});
+    std::string err = CheckKeys(root, "", {"select", "capture", "http", "db", "sampling", "output", "log_level",
+                                           "kubernetes", "admin_address"});
     if (!err.empty()) return origin + ": " + err;
     if (auto sel = root["select"]) {
       if (!(err = CheckKeys(sel, "select", {"pids", "exe", "ports"})).empty()) return origin + ": " + err;
@@ -152,7 +154,7 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
     }
     if (auto http = root["http"]) {
       if (!(err = CheckKeys(http, "http", {"routes", "capture_request_headers", "capture_response_headers",
-                                          "redact_query"}))
+                                          "redact_query", "exclude_paths"}))
                .empty())
         return origin + ": " + err;
       for (const auto& s : AsStrings(http["routes"], "http.routes")) cfg->routes.push_back(s);
@@ -163,6 +165,10 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
         if (!YAML::convert<bool>::decode(http["redact_query"], v))
           return origin + ": http.redact_query must be true or false";
         cfg->redact_query = v;
+      }
+      if (http["exclude_paths"]) {
+        err = ParseExcludePaths(AsStrings(http["exclude_paths"], "http.exclude_paths"), &cfg->exclude_paths);
+        if (!err.empty()) return origin + ": " + err;
       }
     }
     if (auto db = root["db"]) {
@@ -183,6 +189,9 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
     }
     if (root["log_level"]) cfg->log_level = root["log_level"].as<std::string>();
     if (root["admin_address"]) cfg->admin_address = root["admin_address"].as<std::string>();
+    if (auto smp = root["sampling"]) {
+      if (!(err = ParseSamplingYaml(smp, &cfg->sampling)).empty()) return origin + ": " + err;
+    }
     if (auto k = root["kubernetes"]) {
       if (!(err = ParseK8sSettings(k, &cfg->kubernetes)).empty()) return origin + ": " + err;
     }
@@ -199,6 +208,7 @@ std::string ApplyEnvironment(const std::map<std::string, std::string>& env, Conf
   if (!err.empty()) return err;
   if (cfg->otel.traces_endpoint_set) cfg->otlp_endpoint = cfg->otel.traces.endpoint;
   cfg->bsp_delay_set = env.count("OTEL_BSP_SCHEDULE_DELAY") != 0;
+  if (!(err = ApplySamplerEnvironment(env, &cfg->sampling.sampler)).empty()) return err;
   auto it = env.find("OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS");
   if (it != env.end())
     for (const std::string& m : SplitComma(it->second)) cfg->known_http_methods.push_back(m);
@@ -209,6 +219,7 @@ std::string ParseConfigFile(const std::string& text, const std::string& origin,
                             const std::map<std::string, std::string>& env, Config* cfg) {
   std::string err = ApplyYamlConfig(text, origin, cfg);
   if (err.empty()) err = ResolveK8sSettings(env, &cfg->kubernetes);
+  if (err.empty()) err = ApplySamplerEnvironment(env, &cfg->sampling.sampler);
   return err;
 }
 
@@ -339,6 +350,8 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
     if (c.admin_address == Config().admin_address) c.admin_address = file_cfg.admin_address;
     if (cli_outputs.empty()) cli_outputs = file_cfg.outputs;
     c.kubernetes = file_cfg.kubernetes;
+    c.exclude_paths = file_cfg.exclude_paths;  // no flags for these
+    c.sampling = file_cfg.sampling;
   }
   if (!c.admin_address.empty()) {
     // HOST:PORT, HOST may be empty (all addresses) or a bracketed IPv6 literal.

@@ -11,6 +11,8 @@
 #include "discovery/discovery.h"
 #include "discovery/k8s/selection.h"
 #include "exporter/otlp_env.h"
+#include "sampling/excluded_paths.h"
+#include "sampling/span_sampler.h"
 
 namespace sonde {
 
@@ -30,6 +32,8 @@ struct Config {
   std::vector<std::string> capture_request_headers;
   std::vector<std::string> capture_response_headers;
   bool redact_query = true;
+  // Requests on these exact url.path values make no span (http.exclude_paths).
+  std::vector<std::string> exclude_paths = DefaultExcludedPaths();
   // Database spans: db.query.text with literals replaced by placeholders.
   bool sanitize_db_queries = true;
   // The standard OTEL_* variables: exporters, batching, metrics, sonde's resource.
@@ -37,6 +41,9 @@ struct Config {
   std::string otlp_endpoint;  // the traces endpoint when one is configured
   bool bsp_delay_set = false;  // OTEL_BSP_SCHEDULE_DELAY given explicitly
   std::vector<std::string> known_http_methods;  // OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS
+  // Head sampler (sampling.sampler or OTEL_TRACES_SAMPLER[_ARG], the
+  // environment winning) and the keep-rules.
+  SamplingOptions sampling;
   // Admin HTTP server (/metrics, /healthz): "host:port", "" = off.
   std::string admin_address = "127.0.0.1:9464";
   std::string log_level = "info";

@@ -81,6 +81,13 @@ void AppendValue(std::string& out, const AttrValue& v) {
     out += fmt::format("{}", *d);
   } else if (const auto* b = std::get_if<bool>(&v)) {
     out += *b ? "true" : "false";
+  } else if (const auto* arr = std::get_if<StringArray>(&v)) {
+    out += '[';
+    for (size_t i = 0; i < arr->size(); ++i) {
+      if (i) out += ", ";
+      AppendValue(out, AttrValue((*arr)[i]));
+    }
+    out += ']';
   }
 }
 

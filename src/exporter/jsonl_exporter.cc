@@ -51,6 +51,13 @@ void AppendValue(std::string& out, const AttrValue& v) {
     }
   } else if (const auto* b = std::get_if<bool>(&v)) {
     out += *b ? "true" : "false";
+  } else if (const auto* arr = std::get_if<StringArray>(&v)) {
+    out += '[';
+    for (size_t i = 0; i < arr->size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(out, (*arr)[i]);
+    }
+    out += ']';
   }
 }
 

@@ -19,6 +19,9 @@ void SetValue(const AttrValue& v, common::AnyValue* out) {
     out->set_double_value(*d);
   } else if (const auto* b = std::get_if<bool>(&v)) {
     out->set_bool_value(*b);
+  } else if (const auto* arr = std::get_if<StringArray>(&v)) {
+    common::ArrayValue* array = out->mutable_array_value();
+    for (const std::string& item : *arr) array->add_values()->set_string_value(ToValidUtf8(item));
   }
 }
 

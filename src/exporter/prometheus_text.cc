@@ -4,6 +4,8 @@
 #include <cmath>
 #include <map>
 
+#include "exporter/text_escape.h"
+
 namespace sonde {
 namespace {
 
@@ -92,6 +94,15 @@ std::string ValueText(const AttrValue& v) {
   if (const auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
   if (const auto* d = std::get_if<double>(&v)) return PrometheusFloat(*d);
   if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  if (const auto* arr = std::get_if<StringArray>(&v)) {
+    // A JSON array, so that items stay apart.
+    std::string out = "[";
+    for (size_t i = 0; i < arr->size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(out, (*arr)[i]);
+    }
+    return out + "]";
+  }
   return {};
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 namespace sonde {
 namespace {
@@ -90,6 +91,14 @@ void AddErrorType(const Span& s, Attributes* out) {
     out->push_back({"error.type", std::string("_OTHER")});
 }
 
+// An HTTP span whose method was not decoded (a partial HTTP/2 header block)
+// still took its time: it is counted, without http.request.method.
+bool IsHttpSpan(const Attributes& attrs) {
+  const AttrValue* name = FindAttr(attrs, "network.protocol.name");
+  const auto* text = name ? std::get_if<std::string>(name) : nullptr;
+  return text && *text == "http";
+}
+
 Attributes HttpServerAttributes(const Span& s) {
   Attributes a;
   Copy(s.attributes, "http.request.method", &a);
@@ -114,6 +123,16 @@ Attributes HttpClientAttributes(const Span& s) {
   return a;
 }
 
+// The current conventions' rpc.response.status_code for gRPC is the status
+// code's name ("UNAVAILABLE"); nullptr outside the 17 defined codes.
+const char* GrpcStatusName(int64_t code) {
+  static constexpr const char* kNames[] = {  // indexed by code
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+      "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  return code >= 0 && code < static_cast<int64_t>(std::size(kNames)) ? kNames[code] : nullptr;
+}
+
 Attributes RpcAttributes(const Span& s, bool client) {
   Attributes a;
   CopyEither(s.attributes, "rpc.system.name", "rpc.system", &a);
@@ -128,11 +147,26 @@ Attributes RpcAttributes(const Span& s, bool client) {
     else
       a.push_back({"rpc.method", *method});
   }
+  // A span in the older gRPC form carries the numeric rpc.grpc.status_code,
+  // and error.type as that number; the current form names the code.
+  const char* code_name = nullptr;
+  std::string code_text;
+  if (const AttrValue* code = FindAttr(s.attributes, "rpc.grpc.status_code")) {
+    code_text = ValueText(*code);
+    if (const auto* n = std::get_if<int64_t>(code)) code_name = GrpcStatusName(*n);
+  }
   if (Has(s.attributes, "rpc.response.status_code"))
     Copy(s.attributes, "rpc.response.status_code", &a);
-  else if (const AttrValue* code = FindAttr(s.attributes, "rpc.grpc.status_code"))
-    a.push_back({"rpc.response.status_code", ValueText(*code)});
-  AddErrorType(s, &a);
+  else if (!code_text.empty())
+    a.push_back({"rpc.response.status_code", std::string(code_name ? code_name : code_text)});
+  const AttrValue* error = FindAttr(s.attributes, "error.type");
+  const auto* error_text = error ? std::get_if<std::string>(error) : nullptr;
+  if (code_name && error_text && *error_text == code_text)
+    a.push_back({"error.type", std::string(code_name)});
+  else
+    AddErrorType(s, &a);
+  Copy(s.attributes, "network.protocol.name", &a);
+  Copy(s.attributes, "network.protocol.version", &a);
   if (client) {
     Copy(s.attributes, "server.address", &a);
     Copy(s.attributes, "server.port", &a);
@@ -202,7 +236,7 @@ void RedMetrics::Record(const Span& span) {
         add(server ? kRpcServer : kRpcClient, RpcAttributes(span, client));
       if (options_.rpc_names != RpcMetricNames::kStable)
         add(server ? kRpcServerLegacy : kRpcClientLegacy, RpcLegacyAttributes(span, client));
-    } else if (Has(span.attributes, "http.request.method")) {
+    } else if (Has(span.attributes, "http.request.method") || IsHttpSpan(span.attributes)) {
       add(server ? kHttpServer : kHttpClient, server ? HttpServerAttributes(span) : HttpClientAttributes(span));
     } else if (client && (Has(span.attributes, "db.system.name") || Has(span.attributes, "db.system"))) {
       add(kDbClient, DbClientAttributes(span));

@@ -4,6 +4,8 @@
 //
 //   SERVER span with http.request.method  -> http.server.request.duration (s)
 //   CLIENT span with http.request.method  -> http.client.request.duration (s)
+//     (also an HTTP span without a decoded method: network.protocol.name
+//     "http" and no rpc.system)
 //   SERVER span with rpc.system[.name]    -> rpc.server.call.duration (s)
 //   CLIENT span with rpc.system[.name]    -> rpc.client.call.duration (s)
 //   CLIENT span with db.system[.name]     -> db.client.operation.duration (s)
@@ -11,7 +13,13 @@
 // RPC: the current conventions name the metrics rpc.*.call.duration, in
 // seconds; the older experimental rpc.server.duration / rpc.client.duration
 // are in milliseconds. RpcMetricNames chooses which are emitted (both during
-// a migration, as OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup does).
+// a migration, as OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup does). Spans in the
+// older form (rpc.system, rpc.service, rpc.method, rpc.grpc.status_code, as
+// grpc_span.h builds them) feed both: the current metrics get
+// rpc.system.name, rpc.method "Service/Method", rpc.response.status_code as
+// the gRPC code's name ("UNAVAILABLE", also for error.type when it was the
+// numeric code), network.protocol.name/version and (CLIENT)
+// server.address/server.port; the legacy ones keep the span's names.
 //
 // Only low-cardinality attributes are kept (method, status code, route
 // template, error.type, protocol version, db system/namespace/operation,

@@ -48,6 +48,14 @@ SelfMetrics::SelfMetrics(std::shared_ptr<const Resource> resource, uint64_t star
   Describe(std::string(self_metric::kSpansExported), K::kCounter, false, "{span}",
            "Spans every exporter accepted.");
   Describe(std::string(self_metric::kSpansDropped), K::kCounter, false, "{span}", "Spans lost, by reason.");
+  Describe(std::string(self_metric::kSpansExcluded), K::kCounter, false, "{request}",
+           "Requests on an excluded path (http.exclude_paths) for which no span was made.");
+  Describe(std::string(self_metric::kSpansSampledOut), K::kCounter, false, "{span}",
+           "Spans not exported because of sampling, by reason.");
+  Describe(std::string(self_metric::kSpansKept), K::kCounter, false, "{span}",
+           "Spans exported only because a keep-rule matched their trace, by rule.");
+  Describe(std::string(self_metric::kSamplingHeldSpans), K::kGauge, false, "{span}",
+           "Spans held waiting for a keep-rule to match their trace.");
   Describe(std::string(self_metric::kSpansRejected), K::kCounter, false, "{span}",
            "Spans a collector rejected in an otherwise accepted request (OTLP partial success).");
   Describe(std::string(self_metric::kMetricPointsRejected), K::kCounter, false, "{data_point}",

@@ -40,6 +40,19 @@ inline constexpr std::string_view kSpansCreated = "sonde.spans.created";
 inline constexpr std::string_view kSpansExported = "sonde.spans.exported";
 // Spans lost, attribute reason = queue_full, export_failed, shutdown [sonde_spans_dropped_total].
 inline constexpr std::string_view kSpansDropped = "sonde.spans.dropped";
+// Requests on an excluded path (http.exclude_paths: health checks, metric
+// scrapes) for which no span was made [sonde_spans_excluded_total].
+inline constexpr std::string_view kSpansExcluded = "sonde.spans.excluded";
+// Spans not exported by sampling, attribute reason = not_sampled (the head
+// sampler said no and no keep-rule matched their trace in time) or
+// buffer_full (held for the keep-rules, pushed out by newer spans)
+// [sonde_spans_sampled_out_total].
+inline constexpr std::string_view kSpansSampledOut = "sonde.spans.sampled_out";
+// Spans exported only because a keep-rule matched their trace, attribute
+// kept_by = error|latency [sonde_spans_kept_total].
+inline constexpr std::string_view kSpansKept = "sonde.spans.kept";
+// Spans held right now waiting for a keep-rule [sonde_sampling_held_spans].
+inline constexpr std::string_view kSamplingHeldSpans = "sonde.sampling.held_spans";
 // Spans a collector accepted the request for but rejected (OTLP partial
 // success) [sonde_spans_rejected_total].
 inline constexpr std::string_view kSpansRejected = "sonde.spans.rejected";

@@ -1,5 +1,7 @@
-// One HTTP/1.x exchange -> one OpenTelemetry span, following the stable HTTP
-// semantic conventions (https://opentelemetry.io/docs/specs/semconv/http/http-spans/).
+// One HTTP/1.x or HTTP/2 exchange -> one OpenTelemetry span, following the
+// stable HTTP semantic conventions
+// (https://opentelemetry.io/docs/specs/semconv/http/http-spans/). gRPC
+// exchanges go to grpc_span.h instead (SpanBuilder dispatches).
 //
 // Span kind: SERVER when the traced process accepted the connection, CLIENT
 // when it connected; INTERNAL when the role is unknown (then no
@@ -7,35 +9,45 @@
 //
 // Name: "{method} {route}", route = configured pattern, else the heuristic
 // route (see route.h); "{method}" alone when the target has no path ("*",
-// CONNECT's authority-form). A method outside RFC 9110 + PATCH is reported
-// as http.request.method="_OTHER" with http.request.method_original, and the
-// name is just "HTTP": an unknown method often means odd traffic whose path
-// should not leak into names.
+// CONNECT's authority-form, an HTTP/2 :path that was not decoded). A method
+// outside RFC 9110 + PATCH is reported as http.request.method="_OTHER" with
+// http.request.method_original, and the name is just "HTTP": an unknown
+// method often means odd traffic whose path should not leak into names.
+// When an HTTP/2 request header block was only partly decoded (connection
+// joined mid-stream) and the method is not among what was decoded, nothing
+// is invented: no http.request.method, and the name is "HTTP".
 //
 // Attributes (each only when known):
 //   http.request.method, http.request.method_original, url.scheme, url.path,
 //   url.query (values redacted by default), url.full (CLIENT only),
-//   http.route (SERVER, configured pattern only), http.response.status_code,
-//   server.address, server.port, client.address (SERVER),
+//   http.route (SERVER, configured pattern only), http.response.status_code
+//   (left out when an HTTP/2 response header block was partial and :status
+//   was not decoded), server.address, server.port, client.address (SERVER),
 //   network.peer.address, network.peer.port, network.protocol.name ("http"),
-//   network.protocol.version, user_agent.original, http.request.body.size,
-//   http.response.body.size (when non-zero), http.request.header.<name>,
-//   http.response.header.<name> (configured names; repeated headers joined
-//   with ", "), error.type, sonde.connection.role_inferred (true only),
-//   sonde.request.incomplete (true only), sonde.parent.source.
+//   network.protocol.version ("1.1", "1.0", "2"), user_agent.original,
+//   http.request.body.size, http.response.body.size (when non-zero),
+//   http.request.header.<name>, http.response.header.<name> (configured
+//   names; repeated headers joined with ", "), error.type,
+//   sonde.http.headers_partial (true only: a header block of either side was
+//   not decoded in full), sonde.http2.rst_error_code (int, the RST_STREAM
+//   error code when the stream was reset), sonde.connection.role_inferred
+//   (true only), sonde.request.incomplete (true only), sonde.parent.source.
 //
 // error.type values: the status code ("500") for 5xx, and for 4xx on CLIENT
 // spans; "_OTHER" for a status outside 100..599; kErrorResponseMissing when
-// the connection ended before a response. Span status is Error exactly when
-// error.type is set, Unset otherwise; no status message (it would repeat
-// the status code).
+// the connection ended (or the HTTP/2 stream was reset) before a response.
+// Span status is Error exactly when error.type is set, Unset otherwise; no
+// status message (it would repeat the status code).
 //
 // server.address/server.port come from the absolute-form target, else
-// (SERVER) X-Forwarded-Host, else Host (port defaulting to the scheme's),
-// else the socket: the local end for SERVER, the peer for CLIENT.
-// client.address is the first X-Forwarded-For entry, else the peer.
+// (SERVER) X-Forwarded-Host, else the authority (HTTP/2 :authority, else
+// Host; port defaulting to the scheme's), else the socket: the local end for
+// SERVER, the peer for CLIENT. client.address is the first X-Forwarded-For
+// entry, else the peer.
 // url.scheme is the absolute-form scheme, else (SERVER) X-Forwarded-Proto
-// when it says http or https, else "http".
+// when it says http or https (the original client's scheme, which the
+// conventions prefer), else "https" when the bytes came from TLS, else
+// (CLIENT) the HTTP/2 :scheme when http or https, else "http".
 #pragma once
 
 #include <cstdint>
@@ -46,6 +58,7 @@
 #include <vector>
 
 #include "decoders/message.h"
+#include "spans/http_common.h"
 #include "spans/id_generator.h"
 #include "spans/route.h"
 #include "spans/span.h"
@@ -53,18 +66,12 @@
 
 namespace sonde {
 
-// error.type when the connection ended before any response was seen.
-inline constexpr std::string_view kErrorResponseMissing = "response_missing";
-
-// sonde.parent.source values.
-inline constexpr std::string_view kParentSourceHeader = "header";          // incoming traceparent
-inline constexpr std::string_view kParentSourceInProcess = "in_process";   // Build()'s parent argument
-inline constexpr std::string_view kParentSourceNone = "none";              // a new trace
-
 struct HttpSpanOptions {
   std::vector<std::string> route_patterns;
   // Header names (matched case-insensitively, reported lower-case) captured
-  // into http.request.header.<name> / http.response.header.<name>.
+  // into http.request.header.<name> / http.response.header.<name>, and for
+  // gRPC into rpc.grpc.request.metadata.<name> /
+  // rpc.grpc.response.metadata.<name> (see grpc_span.h).
   std::vector<std::string> capture_request_headers;
   std::vector<std::string> capture_response_headers;
   // url.query "a=1&b=2" -> "a=REDACTED&b=REDACTED". Keys stay; a bare item
@@ -83,28 +90,19 @@ bool IsKnownHttpMethod(std::string_view method);
 // HttpSpanOptions::redact_query_values).
 std::string RedactQueryValues(std::string_view query);
 
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;  // 0: none given
-};
-// Parses a Host-header-style "host[:port]" ("[::1]:8080" -> "::1", 8080).
-HostPort ParseHostPort(std::string_view s);
-
 class HttpSpanBuilder {
  public:
   // `ids` must outlive the builder and, like it, is used from one thread.
   // unix_ns = monotonic_ns + mono_to_unix_offset_ns.
   HttpSpanBuilder(HttpSpanOptions opts, IdGenerator* ids, int64_t mono_to_unix_offset_ns);
 
-  // One Message -> one Span. SERVER spans continue the trace of a valid
-  // incoming traceparent (its tracestate kept); otherwise `parent`, when
-  // given, is used: the hook for linking a CLIENT span to the SERVER span
-  // the same process is handling (not wired yet); otherwise a new trace.
+  // One Message -> one Span. Trace context as AssignTraceContext
+  // (http_common.h): a valid incoming traceparent on SERVER spans, else
+  // `parent` (not wired yet), else a new trace.
   Span Build(const Message& m, std::shared_ptr<const Resource> resource,
              const std::optional<TraceContext>& parent = std::nullopt);
 
  private:
-  uint64_t ToUnix(uint64_t mono_ns) const;
   bool IsKnownMethod(std::string_view method) const;
 
   HttpSpanOptions opts_;

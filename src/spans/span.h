@@ -10,7 +10,10 @@
 
 namespace sonde {
 
-using AttrValue = std::variant<std::string, int64_t, double, bool>;
+// OTLP's string array (AnyValue.array_value of string values), for the
+// attributes the semantic conventions type as string[].
+using StringArray = std::vector<std::string>;
+using AttrValue = std::variant<std::string, int64_t, double, bool, StringArray>;
 
 struct Attribute {
   std::string key;

@@ -1,11 +1,13 @@
 // One entry point from any decoded Message to its Span: dispatches on the
-// protocol of the message to the protocol's builder.
+// protocol of the message to the protocol's builder (an HTTP exchange that
+// carries gRPC goes to the gRPC builder, see IsGrpcExchange).
 #pragma once
 
 #include <memory>
 
 #include "decoders/message.h"
 #include "spans/db_span.h"
+#include "spans/grpc_span.h"
 #include "spans/http_span_builder.h"
 #include "spans/id_generator.h"
 #include "spans/span.h"
@@ -27,6 +29,7 @@ class SpanBuilder {
   IdGenerator* ids_;
   int64_t offset_;
   HttpSpanBuilder http_;
+  GrpcSpanBuilder grpc_;
 };
 
 }  // namespace sonde

@@ -67,12 +67,16 @@ TEST(ConsoleExporter, GroupsInterleavedTracesAndShowsOrphansWithTheirParent) {
 
 TEST(ConsoleExporter, ShowsSomeAttributesWhenNoneIsAKeyOne) {
   Span s = MakeSpan(1, 1, 0, "custom", SpanKind::kInternal, nullptr);
-  s.attributes = {{"x.count", int64_t{3}}, {"x.ratio", 0.5}, {"x.flag", false}, {"x.text", std::string("a b")}};
+  s.attributes = {{"x.count", int64_t{3}},
+                  {"x.ratio", 0.5},
+                  {"x.flag", false},
+                  {"x.text", std::string("a b")},
+                  {"x.list", StringArray{"a", "b c"}}};
   ConsoleExporter console(nullptr, ColorMode::kNever);
   EXPECT_EQ(console.Format({s}),
             "trace 101112131415161718191a1b1c1d1e01  1 span\n"
             "  INTERNAL custom  -  1.0ms\n"
-            "      x.count=3  x.ratio=0.5  x.flag=false  x.text=\"a b\"\n");
+            "      x.count=3  x.ratio=0.5  x.flag=false  x.text=\"a b\"  x.list=[a, \"b c\"]\n");
 }
 
 TEST(ConsoleExporter, EscapesCapturedBytesThatWouldDriveTheTerminal) {

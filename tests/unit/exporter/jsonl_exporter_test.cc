@@ -78,7 +78,9 @@ TEST_F(JsonlExporterTest, EachSpanIsOneParsableLineWithAllFields) {
                      {"sonde.tls", true},
                      {"sonde.weird", std::string("q\"uote\\ \n\t\x01 caf\xC3\xA9 \xFF")},
                      {"sonde.nan", std::numeric_limits<double>::quiet_NaN()},
-                     {"sonde.inf", -std::numeric_limits<double>::infinity()}};
+                     {"sonde.inf", -std::numeric_limits<double>::infinity()},
+                     {"sonde.list", StringArray{"a", "b\""}},
+                     {"sonde.empty_list", StringArray{}}};
   root.status = StatusCode::kOk;
   root.trace_state = "k=v";
   Span child = MakeSpan(1, 2, 1, "SELECT", SpanKind::kClient, nullptr, 1, 500);
@@ -96,7 +98,8 @@ TEST_F(JsonlExporterTest, EachSpanIsOneParsableLineWithAllFields) {
   ASSERT_EQ(lines->size(), 2u);
   EXPECT_EQ((*lines)[0],
             R"JSON({"attributes": {"http.request.method": "GET", "http.response.status_code": 200, )JSON"
-            R"JSON("sonde.inf": "-Infinity", "sonde.nan": "NaN", "sonde.ratio": 0.25, "sonde.tls": true, )JSON"
+            R"JSON("sonde.empty_list": [], "sonde.inf": "-Infinity", "sonde.list": ["a", "b\""], )JSON"
+            R"JSON("sonde.nan": "NaN", "sonde.ratio": 0.25, "sonde.tls": true, )JSON"
             R"JSON("sonde.weird": "q\"uote\\ \n\t\u0001 caf\u00e9 \\xff"}, )JSON"
             R"JSON("end_unix_ns": 1700000000012300000, "kind": "SERVER", "name": "GET /users/{id}", )JSON"
             R"JSON("parent_span_id": "", "resource": {"process.pid": 1234, "service.name": "flask-app"}, )JSON"

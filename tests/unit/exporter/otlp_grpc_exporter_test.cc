@@ -92,7 +92,8 @@ TEST(OtlpGrpcExporter, DeliversSpansWithResourceAttributesKindsAndStatus) {
                        {"sonde.ratio", 0.25},
                        {"sonde.tls", true},
                        {"sonde.big", std::numeric_limits<int64_t>::max()},
-                       {"sonde.negative", int64_t{-42}}};
+                       {"sonde.negative", int64_t{-42}},
+                       {"rpc.grpc.request.metadata.x-tenant", StringArray{"a", "b"}}};
   server.status = StatusCode::kOk;
   server.trace_state = "vendor=abc";
 
@@ -146,7 +147,9 @@ TEST(OtlpGrpcExporter, DeliversSpansWithResourceAttributesKindsAndStatus) {
   EXPECT_EQ(s->DoubleAttr("sonde.ratio"), 0.25);
   EXPECT_EQ(s->attribute_types.at("sonde.tls"), "bool");
   EXPECT_EQ(s->BoolAttr("sonde.tls"), true);
-  EXPECT_EQ(s->attributes.size(), 6u);
+  EXPECT_EQ(s->attribute_types.at("rpc.grpc.request.metadata.x-tenant"), "array");
+  EXPECT_EQ(s->Attr("rpc.grpc.request.metadata.x-tenant"), "[a,b]");
+  EXPECT_EQ(s->attributes.size(), 7u);
   EXPECT_FALSE(s->IntAttr("http.request.method"));
 
   const ReceivedSpan* c = FindByName(spans, "SELECT users");

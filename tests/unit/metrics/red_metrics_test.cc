@@ -161,7 +161,7 @@ TEST(RedMetrics, RpcSpansUseTheCurrentNamesInSecondsOrTheLegacyOnesInMillisecond
   EXPECT_EQ(AttrMap(current->points.at(0).attributes),
             (std::map<std::string, std::string>{{"rpc.system.name", "grpc"},
                                                 {"rpc.method", "shop.Cart/Add"},
-                                                {"rpc.response.status_code", "0"}}));
+                                                {"rpc.response.status_code", "OK"}}));
   const MetricData* legacy = by_name.at("rpc.server.duration");
   EXPECT_EQ(legacy->unit, "ms");
   EXPECT_DOUBLE_EQ(legacy->points.at(0).histogram.sum, 50);

@@ -5,28 +5,13 @@
 #include <map>
 #include <string>
 
+#include "tests/unit/spans/span_test_util.h"
+
 namespace sonde {
 namespace {
 
 constexpr int64_t kOffset = 1'700'000'000'000'000'000;
 constexpr char kTraceparent[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-using AttrMap = std::map<std::string, std::string>;
-
-// Attributes as a printable map: int 7 -> "i:7", bool -> "b:true", string as is.
-AttrMap AsMap(const Attributes& attrs) {
-  AttrMap out;
-  for (const auto& a : attrs) {
-    std::string v;
-    if (auto* s = std::get_if<std::string>(&a.value)) v = *s;
-    if (auto* i = std::get_if<int64_t>(&a.value)) v = "i:" + std::to_string(*i);
-    if (auto* b = std::get_if<bool>(&a.value)) v = *b ? "b:true" : "b:false";
-    if (auto* d = std::get_if<double>(&a.value)) v = "d:" + std::to_string(*d);
-    EXPECT_EQ(out.count(a.key), 0u) << "duplicate attribute " << a.key;
-    out[a.key] = v;
-  }
-  return out;
-}
 
 Message ServerMessage() {
   Message m;
