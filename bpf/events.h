@@ -12,8 +12,9 @@
 
 /* Upper bound of bytes captured per syscall; the configured cap is <= this. */
 #define SONDE_MAX_CAPTURE 16384
-/* iovec entries walked per readv/writev/recvmsg/sendmsg (bounded loop). */
-#define SONDE_MAX_IOV 12
+/* iovec entries walked per readv/writev/recvmsg/sendmsg (bpf_loop); the
+ * kernel's own limit (UIO_MAXIOV). gRPC's C core sends 29 and more. */
+#define SONDE_MAX_IOV 1024
 #define SONDE_COMM_LEN 16
 
 enum sonde_event_kind {

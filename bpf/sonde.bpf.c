@@ -40,30 +40,52 @@ static __always_inline __u32 copy_buf(__u8* dst, __u64 src, __u32 n) {
   return n;
 }
 
-static __always_inline __u32 copy_iov(__u8* dst, __u64 iov_ptr, __u64 iovcnt, __u32 want) {
-  __u32 off = 0;
+struct iov_walk {
+  __u64 iov_ptr;
+  __u64 iovcnt;
+  __u32 want;
+  __u32 off;
+};
+
+/* One iovec entry, as a bpf_loop callback: the verifier checks the body
+ * once, whatever the number of entries. The bytes go to this CPU's scratch
+ * event, the one the caller fills (tracepoints do not migrate). */
+static long copy_iov_step(__u32 i, void* ctx) {
+  struct iov_walk* w = ctx;
+  if (i >= w->iovcnt || w->off >= w->want) return 1;
   struct iovec iov;
-  for (__u32 i = 0; i < SONDE_MAX_IOV; i++) {
-    if (i >= iovcnt || off >= want) break;
-    if (bpf_probe_read_user(&iov, sizeof(iov), (void*)(iov_ptr + i * sizeof(struct iovec)))) {
-      count_drop(SONDE_DROP_READ_FAILED, 1);
-      break;
-    }
-    __u64 len = iov.iov_len;
-    if (len > want - off) len = want - off;
-    /* Bounds the verifier can follow: off < MAX and len <= MAX keep the
-     * write inside data[] plus the spill area behind it. */
-    if (off >= SONDE_MAX_CAPTURE) break;
-    if (len > SONDE_MAX_CAPTURE) len = SONDE_MAX_CAPTURE;
-    if (len == 0) continue;
-    if (bpf_probe_read_user(dst + off, len, iov.iov_base)) {
-      count_drop(SONDE_DROP_READ_FAILED, 1);
-      break;
-    }
-    off += len;
+  if (bpf_probe_read_user(&iov, sizeof(iov), (void*)(w->iov_ptr + (__u64)i * sizeof(struct iovec)))) {
+    count_drop(SONDE_DROP_READ_FAILED, 1);
+    return 1;
   }
-  if (iovcnt > SONDE_MAX_IOV && off < want) count_drop(SONDE_DROP_IOV_LIMIT, 1);
-  return off;
+  __u32 off = w->off;
+  __u64 len = iov.iov_len;
+  if (len > w->want - off) len = w->want - off;
+  /* Bounds the verifier can follow: off < MAX and len <= MAX keep the
+   * write inside data[] plus the spill area behind it. */
+  if (off >= SONDE_MAX_CAPTURE) return 1;
+  if (len > SONDE_MAX_CAPTURE) len = SONDE_MAX_CAPTURE;
+  if (len == 0) return 0;
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct scratch* s = bpf_map_lookup_elem(&scratch_map, &cpu);
+  if (!s) return 1;
+  if (bpf_probe_read_user(s->ev.data + off, len, iov.iov_base)) {
+    count_drop(SONDE_DROP_READ_FAILED, 1);
+    return 1;
+  }
+  w->off = off + (__u32)len;
+  return 0;
+}
+
+/* Copies up to `want` bytes of an iovec array into the scratch event. */
+static __always_inline __u32 copy_iov(__u64 iov_ptr, __u64 iovcnt, __u32 want) {
+  struct iov_walk w = {};
+  w.iov_ptr = iov_ptr;
+  w.iovcnt = iovcnt;
+  w.want = want;
+  bpf_loop(SONDE_MAX_IOV, copy_iov_step, &w, 0);
+  if (iovcnt > SONDE_MAX_IOV && w.off < want) count_drop(SONDE_DROP_IOV_LIMIT, 1);
+  return w.off;
 }
 
 /* A syscall that was already blocked when sonde attached (a server thread
@@ -159,7 +181,7 @@ static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
       iov_ptr = (__u64)msg.msg_iov;
       iovcnt = msg.msg_iovlen;
     }
-    got = copy_iov(e->data, iov_ptr, iovcnt, want);
+    got = copy_iov(iov_ptr, iovcnt, want);
   }
   finish_data(e, got, (__u64)ret);
   return 0;
