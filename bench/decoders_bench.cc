@@ -1,4 +1,4 @@
-// Decoder microbenchmarks: recorded captures (tests/captures/{http1,redis,postgres})
+// Decoder microbenchmarks: recorded captures (tests/captures/{http1,redis,postgres,http2})
 // fed through the ConnectionTracker (protocol inference + decoder + pairing),
 // one connection per iteration, as sonde's hot thread sees them.
 // Reports bytes/s and messages/s on one core.
@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "decoders/connection_tracker.h"
@@ -97,6 +98,29 @@ void BM_Postgres(benchmark::State& state, const char* name) {
 BENCHMARK_CAPTURE(BM_Postgres, pgbench_prepared, "pgbench_prepared");
 BENCHMARK_CAPTURE(BM_Postgres, psycopg2_session, "psycopg2_session");
 BENCHMARK_CAPTURE(BM_Postgres, libpq_session, "libpq_session");
+
+// HTTP/2 client side: a recorded connection (tests/captures/http2/*.cap,
+// chunks in the order the proxy saw them: a direction byte, a 4-byte
+// big-endian length, the bytes), each chunk one syscall.
+void BM_Http2(benchmark::State& state, const char* name) {
+  const std::string raw = Read(std::string("http2/") + name + ".cap");
+  std::vector<Write> w;
+  std::string_view in = raw;
+  while (in.size() >= 5) {
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    const size_t len = (size_t{p[1]} << 24) | (size_t{p[2]} << 16) | (size_t{p[3]} << 8) | p[4];
+    if (len > in.size() - 5) throw std::runtime_error("malformed capture " + std::string(name));
+    w.push_back({p[0] == 0 ? sonde::Direction::kEgress : sonde::Direction::kIngress,
+                 std::string(in.substr(5, len))});
+    in.remove_prefix(5 + len);
+  }
+  Run(state, sonde::Role::kClient, w);
+}
+BENCHMARK_CAPTURE(BM_Http2, grpc_many_unary, "grpc_many");
+BENCHMARK_CAPTURE(BM_Http2, grpc_server_stream, "grpc_server_stream");
+BENCHMARK_CAPTURE(BM_Http2, grpc_bidi, "grpc_bidi");
+BENCHMARK_CAPTURE(BM_Http2, h2c_get_40k, "curl_big");
+BENCHMARK_CAPTURE(BM_Http2, h2c_continuation, "node_bighdr");
 
 }  // namespace
 

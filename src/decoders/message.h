@@ -62,6 +62,10 @@ struct Http2StreamInfo {
   // gRPC length-prefixed messages seen per direction (0 for other content).
   uint32_t request_messages = 0;
   uint32_t response_messages = 0;
+  // Some DATA bytes of the stream went unseen (not captured, lost events)
+  // or its gRPC framing could not be followed: body sizes still count every
+  // byte the frames announced, but the message counts are lower bounds.
+  bool data_incomplete = false;
 };
 
 struct HttpExchange {

@@ -1,6 +1,7 @@
 #include "decoders/stream_decoder.h"
 
 #include "decoders/http1/http1_decoder.h"
+#include "decoders/http2/http2_decoder.h"
 #include "decoders/postgres/pg_decoder.h"
 #include "decoders/redis/redis_decoder.h"
 
@@ -13,6 +14,11 @@ std::unique_ptr<StreamDecoder> MakeHttp1(const ConnInfo& info, const DecoderLimi
   return std::make_unique<Http1Decoder>(info, limits, counters);
 }
 
+std::unique_ptr<StreamDecoder> MakeHttp2(const ConnInfo& info, const DecoderLimits& limits,
+                                         DecodeCounters* counters) {
+  return std::make_unique<Http2Decoder>(info, limits, counters);
+}
+
 std::unique_ptr<StreamDecoder> MakeRedis(const ConnInfo& info, const DecoderLimits& limits,
                                          DecodeCounters* counters) {
   return std::make_unique<RedisDecoder>(info, limits, counters);
@@ -23,10 +29,18 @@ std::unique_ptr<StreamDecoder> MakePostgres(const ConnInfo& info, const DecoderL
   return std::make_unique<PgDecoder>(info, limits, counters);
 }
 
-// HTTP/2's preface ("PRI * HTTP/2.0") is rejected by the HTTP/1 check, so an
-// HTTP/2 entry can be added here without reordering.
+// HTTP/2's preface ("PRI * HTTP/2.0") is rejected by the HTTP/1 check, so
+// HTTP/2 can come right after it. Without its preface (a connection joined
+// mid-stream) HTTP/2 claims only bytes that read as consecutive well-formed
+// frames, one of them telling (a header block that parses, a PING, ...;
+// see Http2Decoder::Infer): a frame length within 16 KiB makes the first
+// byte zero, which text protocols (HTTP/1, Redis), TLS records and
+// PostgreSQL's typed messages never start with, and PostgreSQL's untyped
+// startup packets fail the frame checks. Neither do the later entries claim
+// HTTP/2 frames (tests/unit/http2/frame_test.cc checks both ways).
 constexpr ProtocolEntry kProtocols[] = {
     {Protocol::kHttp1, &Http1Decoder::Infer, &MakeHttp1},
+    {Protocol::kHttp2, &Http2Decoder::Infer, &MakeHttp2},
     {Protocol::kPostgres, &PgDecoder::Infer, &MakePostgres},
     {Protocol::kRedis, &RedisDecoder::Infer, &MakeRedis},
 };

@@ -1,5 +1,6 @@
 // The input format shared by the stream fuzzers (http1_fuzz.cc,
-// redis_fuzz.cc): segments separated by 0xFF, each after the first led by a
+// redis_fuzz.cc, ...): segments separated by 0xFF (or length-prefixed, see
+// SplitFramed), each after the first led by a
 // control byte (see http1_fuzz.cc), turned into DataChunks with holes, gaps,
 // repeats and splits.
 #pragma once
@@ -53,13 +54,43 @@ std::vector<Segment> Split(std::string_view in) {
   return out;
 }
 
+// The same segments for binary protocols, where 0xFF is common: each one
+// is a control byte (and the bytes its bits call for, as in Split), a
+// 4-byte big-endian payload length, then the payload (cut at the input's
+// end). With control bytes 0 and 1 this is the layout of the HTTP/2
+// captures (tests/captures/http2/record.py), so they are seeds as they are.
+inline std::vector<Segment> SplitFramed(std::string_view in) {
+  std::vector<Segment> out;
+  auto take = [&]() -> uint8_t {
+    if (in.empty()) return 0;
+    uint8_t b = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    return b;
+  };
+  while (!in.empty()) {
+    Segment s;
+    s.ctl = take();
+    if (s.ctl & 0x02) s.hole = take();
+    if (s.ctl & 0x04) s.gap = take();
+    if ((s.ctl & 0x18) == 0x18) s.back = take();
+    if (s.ctl & 0x20) s.piece = take();
+    if (s.ctl & 0x40) s.repeat = take();
+    size_t len = 0;
+    for (int i = 0; i < 4; ++i) len = (len << 8) | take();
+    s.payload = in.substr(0, len);
+    in.remove_prefix(s.payload.size());
+    out.push_back(s);
+  }
+  return out;
+}
+
 // Feeds every segment to drv.Send(dir, chunk, ctl), tracking per-direction
 // positions in drv.pos[] and timestamps in drv.ts.
 template <class Driver>
-void FeedSegments(Driver& drv, std::string_view in, Direction req_dir) {
+void FeedSegmentList(Driver& drv, const std::vector<Segment>& segments, Direction req_dir) {
   std::string scratch;
   size_t chunks_left = kMaxChunks;
-  for (const Segment& s : Split(in)) {
+  for (const Segment& s : segments) {
     const Direction dir =
         (s.ctl & 1) ? (req_dir == Direction::kEgress ? Direction::kIngress : Direction::kEgress)
                     : req_dir;
@@ -74,7 +105,8 @@ void FeedSegments(Driver& drv, std::string_view in, Direction req_dir) {
     const size_t piece = (s.ctl & 0x20) ? s.piece + 1u : std::max<size_t>(payload.size(), 1);
     bool first_piece = true;
     do {
-      if (chunks_left-- == 0) break;
+      if (chunks_left == 0) return;
+      --chunks_left;
       std::string_view part = payload.substr(0, piece);
       payload.remove_prefix(part.size());
       DataChunk chunk;
@@ -97,6 +129,11 @@ void FeedSegments(Driver& drv, std::string_view in, Direction req_dir) {
       drv.Send(dir, chunk, s.ctl);
     } while (!payload.empty());
   }
+}
+
+template <class Driver>
+void FeedSegments(Driver& drv, std::string_view in, Direction req_dir) {
+  FeedSegmentList(drv, Split(in), req_dir);
 }
 
 }  // namespace sonde::fuzz

@@ -22,6 +22,7 @@ add_custom_command(
   OUTPUT ${PG_FUZZ_BIN}
   COMMAND ${SONDE_CLANGXX} -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
           -fno-sanitize-recover=undefined -I${SONDE_SRC} ${PG_FUZZ_SOURCES} -o ${PG_FUZZ_BIN}
+          ${SONDE_FUZZ_LIBS}
   DEPENDS ${PG_FUZZ_SOURCES} ${PG_FUZZ_HEADERS}
   COMMENT "Building libFuzzer target postgres_fuzz with clang"
   VERBATIM)

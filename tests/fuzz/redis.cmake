@@ -19,6 +19,7 @@ add_custom_command(
   OUTPUT ${REDIS_FUZZ_BIN}
   COMMAND ${SONDE_CLANGXX} -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
           -fno-sanitize-recover=undefined -I${SONDE_SRC} ${REDIS_FUZZ_SOURCES} -o ${REDIS_FUZZ_BIN}
+          ${SONDE_FUZZ_LIBS}
   DEPENDS ${REDIS_FUZZ_SOURCES} ${REDIS_FUZZ_HEADERS} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_input.h
   COMMENT "Building libFuzzer target redis_fuzz with clang"
   VERBATIM)
