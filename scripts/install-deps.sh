@@ -19,6 +19,8 @@ PKGS=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
   curl python3 python3-flask python3-requests
+  # gRPC tests: the Python echo server and client (the C++ ones use libgrpc++-dev above)
+  python3-grpcio
   # Redis and PostgreSQL servers and real clients for the database tests
   redis-server redis-tools python3-redis libhiredis-dev
   postgresql postgresql-client postgresql-contrib python3-psycopg2 libpq-dev
@@ -41,7 +43,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt-get install -y -q --no-install-recommends nodejs npm
 fi
 
-# Node.js packages the tests drive (express, ioredis, pg), from the npm registry.
+# Node.js packages the tests drive (express, ioredis, pg, @grpc/grpc-js,
+# @grpc/proto-loader), from the npm registry.
 cd "$(dirname "$0")/../tests/node"
 if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
   npm install --no-audit --no-fund --loglevel=error

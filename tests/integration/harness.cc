@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <ctime>
+#include <string_view>
 #include <thread>
 
 extern char** environ;
@@ -21,8 +22,16 @@ Child::Child(std::vector<std::string> argv, std::vector<std::string> env, Captur
   int out[2], in[2] = {-1, -1};
   if (pipe(out) != 0) abort();
   if (pipe_stdin && pipe(in) != 0) abort();
+  // The extra entries replace inherited ones of the same name (the first
+  // of duplicate names is the one getenv() finds).
   std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+  for (char** e = environ; *e; ++e) {
+    std::string_view inherited(*e);
+    std::string_view name = inherited.substr(0, inherited.find('=') + 1);  // "K=", or "" without '='
+    bool replaced = false;
+    for (auto& kv : env) replaced = replaced || (!name.empty() && kv.compare(0, name.size(), name) == 0);
+    if (!replaced) envs.emplace_back(inherited);
+  }
   for (auto& kv : env) envs.push_back(kv);
   pid_ = fork();
   if (pid_ == 0) {

@@ -16,7 +16,8 @@ using std::chrono::milliseconds;
 class Child {
  public:
   enum class Capture { kStdout, kStderr };
-  // Starts argv[0] (PATH is searched) with extra "K=V" environment entries.
+  // Starts argv[0] (PATH is searched) with extra "K=V" environment entries
+  // (replacing inherited ones of the same name).
   Child(std::vector<std::string> argv, std::vector<std::string> env = {}, Capture capture = Capture::kStdout,
         bool pipe_stdin = false);
   ~Child();  // SIGTERM, then SIGKILL after 3 s

@@ -9,26 +9,10 @@
 namespace sonde::testing {
 namespace {
 
-constexpr uint64_t kSlackNs = 3'000'000;  // monotonic->wall clock conversion jitter
-
-void ExpectInside(const ReceivedSpan& s, uint64_t t0, uint64_t t1) {
-  EXPECT_GE(s.start_unix_ns + kSlackNs, t0) << s.name << " starts before the client started";
-  EXPECT_LE(s.end_unix_ns, t1 + kSlackNs) << s.name << " ends after the client finished";
-  EXPECT_LE(s.start_unix_ns, s.end_unix_ns) << s.name;
-}
-
 std::string MakeFile(size_t bytes) {
   std::string path = BinaryDir() + "/tests/integration/body_" + std::to_string(bytes) + ".bin";
   std::ofstream(path) << std::string(bytes, 'q');
   return path;
-}
-
-std::unique_ptr<Child> StartPyServer(uint16_t port) {
-  auto c = std::make_unique<Child>(std::vector<std::string>{Python(), SourceDir() + "/tests/integration/apps/http_server.py",
-                                                            std::to_string(port)});
-  EXPECT_TRUE(c->WaitForLine("listening", milliseconds(10000)));
-  EXPECT_TRUE(WaitForPort(port, milliseconds(5000)));
-  return c;
 }
 
 TEST_F(SondeTest, PythonHttpServerAndCurlKeepAlive) {

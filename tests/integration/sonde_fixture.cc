@@ -26,6 +26,18 @@ void SondeTest::SetUp() {
 }
 
 void SondeTest::TearDown() {
+  if (sonde_ && HasFailure() && admin_port_) {
+    // What sonde lost or cut is often why a span is missing or incomplete.
+    Child curl({"curl", "-s", "http://127.0.0.1:" + std::to_string(admin_port_) + "/metrics"});
+    std::istringstream metrics(curl.ReadAll(milliseconds(3000)));
+    std::string line, losses;
+    while (std::getline(metrics, line))
+      if (line[0] != '#' && (line.find("_lost") != std::string::npos || line.find("truncated") != std::string::npos ||
+                             line.find("dropped") != std::string::npos) &&
+          line.substr(line.rfind(' ') + 1) != "0")
+        losses += "  " + line + "\n";
+    if (!losses.empty()) printf("sonde's non-zero loss counters at the failure:\n%s", losses.c_str());
+  }
   if (sonde_) StopSonde();
 }
 
@@ -71,6 +83,26 @@ std::vector<ReceivedSpan> SondeTest::SettledSpansOf(pid_t pid, int kind) {
   return SpansOf(pid, 0, kind, 0);
 }
 
+std::vector<ReceivedSpan> SondeTest::AllSpansOf(pid_t pid, size_t n) {
+  SpansOf(pid, n);
+  return SettledSpansOf(pid);
+}
+
+std::unique_ptr<Child> StartPyServer(uint16_t port, const std::string& cert, const std::string& key) {
+  std::vector<std::string> argv = {Python(), SourceDir() + "/tests/integration/apps/http_server.py", std::to_string(port)};
+  if (!cert.empty()) argv.insert(argv.end(), {cert, key});
+  auto c = std::make_unique<Child>(argv);
+  EXPECT_TRUE(c->WaitForLine("listening", milliseconds(10000))) << "http_server.py did not start: " << c->seen();
+  EXPECT_TRUE(WaitForPort(port, milliseconds(5000)));
+  return c;
+}
+
+void ExpectInside(const ReceivedSpan& s, uint64_t t0, uint64_t t1) {
+  EXPECT_GE(s.start_unix_ns + kSlackNs, t0) << s.name << " starts before the client started";
+  EXPECT_LE(s.end_unix_ns, t1 + kSlackNs) << s.name << " ends after the client finished";
+  EXPECT_LE(s.start_unix_ns, s.end_unix_ns) << s.name;
+}
+
 const ReceivedSpan* OneNamed(const std::vector<ReceivedSpan>& spans, const std::string& name) {
   const ReceivedSpan* found = nullptr;
   int count = 0;
@@ -87,7 +119,8 @@ std::string Describe(const std::vector<ReceivedSpan>& spans) {
   std::ostringstream os;
   for (auto& s : spans) {
     os << "  kind=" << s.kind << " name='" << s.name << "' status=" << s.status_code;
-    for (const char* k : {"url.path", "http.response.status_code", "error.type"}) {
+    for (const char* k : {"url.scheme", "url.path", "http.response.status_code", "network.protocol.version",
+                          "rpc.method", "rpc.grpc.status_code", "error.type", "sonde.http.headers_partial"}) {
       auto it = s.attributes.find(k);
       if (it != s.attributes.end()) os << " " << k << "=" << it->second;
     }

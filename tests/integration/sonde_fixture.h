@@ -38,11 +38,23 @@ class SondeTest : public ::testing::Test {
   std::vector<ReceivedSpan> SpansOf(pid_t pid, size_t n, int kind = 0, int timeout_ms = 8000);
   // Waits a little for stragglers, then returns every span of pid.
   std::vector<ReceivedSpan> SettledSpansOf(pid_t pid, int kind = 0);
+  // Waits for `n` spans of pid (any kind), then for stragglers: every span
+  // of pid, so a test can assert that nothing beyond the expected arrived.
+  std::vector<ReceivedSpan> AllSpansOf(pid_t pid, size_t n);
 
   std::unique_ptr<OtlpTestReceiver> receiver_;
   std::unique_ptr<Child> sonde_;
   uint16_t admin_port_ = 0;  // sonde's /metrics and /healthz
 };
+
+// Starts tests/integration/apps/http_server.py on port (with `cert` and `key`:
+// HTTPS) and waits until it accepts connections.
+std::unique_ptr<Child> StartPyServer(uint16_t port, const std::string& cert = "", const std::string& key = "");
+
+// The span lies within [t0, t1] (wall clock, what a client measured), allowing
+// for the jitter of sonde's monotonic-to-wall-clock conversion.
+constexpr uint64_t kSlackNs = 3'000'000;
+void ExpectInside(const ReceivedSpan& s, uint64_t t0, uint64_t t1);
 
 // Finds the one span with this name; fails the test when not exactly one.
 const ReceivedSpan* OneNamed(const std::vector<ReceivedSpan>& spans, const std::string& name);

@@ -1,7 +1,9 @@
-"""A plain http.server service for sonde's integration tests (HTTP/1.1, keep-alive)."""
+"""A plain http.server service for sonde's integration tests (HTTP/1.1, keep-alive).
+Usage: http_server.py PORT [CERT KEY]   (with CERT and KEY: HTTPS through the ssl module)"""
 import http.server
 import json
 import socketserver
+import ssl
 import sys
 import urllib.request
 
@@ -74,5 +76,9 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 if __name__ == "__main__":
     srv = Server(("127.0.0.1", int(sys.argv[1])), Handler)
+    if len(sys.argv) > 3:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("listening", flush=True)
     srv.serve_forever()

@@ -1,7 +1,16 @@
 // A Node.js http service for sonde's integration tests.
+// Usage: node node_server.js PORT [--tls CERT KEY [--h2]]
+// (--tls: HTTPS; --h2: HTTP/2 over TLS, HTTP/1.1 still offered by ALPN)
+const fs = require('fs');
 const http = require('http');
+const https = require('https');
+const http2 = require('http2');
 
-const server = http.createServer((req, res) => {
+const args = process.argv.slice(2);
+const tls = args.indexOf('--tls');
+const h2 = args.includes('--h2');
+
+function handle(req, res) {
   let size = 0;
   req.on('data', (c) => { size += c.length; });
   req.on('end', () => {
@@ -25,6 +34,14 @@ const server = http.createServer((req, res) => {
       res.end();
     }
   });
-});
+}
+
+let server;
+if (tls < 0) {
+  server = http.createServer(handle);
+} else {
+  const creds = { cert: fs.readFileSync(args[tls + 1]), key: fs.readFileSync(args[tls + 2]) };
+  server = h2 ? http2.createSecureServer({ ...creds, allowHTTP1: true }, handle) : https.createServer(creds, handle);
+}
 server.keepAliveTimeout = 30000;
-server.listen(Number(process.argv[2]), '127.0.0.1', () => console.log('listening'));
+server.listen(Number(args[0]), '127.0.0.1', () => console.log('listening'));

@@ -1,11 +1,16 @@
 """Opens a keep-alive connection and makes one request; waits for a line on
 stdin; then makes two more on the same connection (the connection predates
-the agent)."""
+the agent). Usage: preexisting_client.py PORT [CA_CERT]   (with CA_CERT: HTTPS)"""
 import http.client
+import ssl
 import sys
 import time
 
-conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+if len(sys.argv) > 2:
+    conn = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]),
+                                       context=ssl.create_default_context(cafile=sys.argv[2]))
+else:
+    conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
 conn.request("GET", "/items/1")
 conn.getresponse().read()
 print("connected", flush=True)
