@@ -295,6 +295,7 @@ int RunAgent(const Config& initial_cfg) {
   int64_t mono_to_unix = static_cast<int64_t>(Now(CLOCK_REALTIME)) - static_cast<int64_t>(Now(CLOCK_MONOTONIC));
   auto builder = std::make_unique<SpanBuilder>(MakeSpanOptions(cfg), &ids, mono_to_unix);
   Resources resources(&traced, HostName());
+  for (uint32_t pid : traced.pids()) resources.Get(pid);
   // Which requests make spans (excluded paths make none) and which spans are
   // exported (head sampling and keep-rules); see src/sampling/.
   auto excluded = std::make_unique<ExcludedPaths>(cfg.exclude_paths);
@@ -340,7 +341,12 @@ int RunAgent(const Config& initial_cfg) {
         if (traced.IsTraced(ev.conn.key.pid)) tracker.OnData(ev.conn, ev.dir, ev.chunk);
         break;
       case EventKind::kOpen:
-        if (traced.IsTraced(ev.conn.key.pid)) tracker.OnOpen(ev.conn, ev.ts_ns);
+        if (traced.IsTraced(ev.conn.key.pid)) {
+          tracker.OnOpen(ev.conn, ev.ts_ns);
+          // Read the process's resource while it exists: a client may exit
+          // before its spans are built.
+          resources.Get(ev.conn.key.pid);
+        }
         break;
       case EventKind::kClose:
         tracker.OnClose(ev.conn.key, ev.ts_ns);

@@ -113,6 +113,18 @@ TEST(ConfigYaml, UnknownKeysAndBadValuesAreNamed) {
   EXPECT_EQ(ApplyYamlConfig("capture:\n  bytes_per_syscall: 99999\n", "f.yaml", &c),
             "f.yaml: capture.bytes_per_syscall must be 1..16384, got '99999'");
   EXPECT_NE(ApplyYamlConfig("select: [1, 2\n", "f.yaml", &c).find("f.yaml: "), std::string::npos);
+  EXPECT_EQ(ApplyYamlConfig("capture:\n  tls: maybe\n", "f.yaml", &c),
+            "f.yaml: capture.tls must be true or false, got 'maybe'");
+}
+
+TEST(Config, TlsCaptureIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(Parse({}).config.capture_tls);
+  ParseResult r = Parse({"--no-tls"});
+  ASSERT_EQ(r.error, "");
+  EXPECT_FALSE(r.config.capture_tls);
+  Config c;
+  ASSERT_EQ(ApplyYamlConfig("capture:\n  tls: false\n", "f.yaml", &c), "");
+  EXPECT_FALSE(c.capture_tls);
 }
 
 }  // namespace
