@@ -56,7 +56,8 @@ struct {
 
 enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2 };
 
-/* Arguments of a data syscall in flight, keyed by pid_tgid. */
+/* Arguments of a data syscall in flight: one slot per thread, in task
+ * local storage (no hash insert and delete per syscall). */
 struct call_args {
   __u64 ptr;       /* buffer, iovec array or msghdr */
   __u64 enter_ns;
@@ -64,15 +65,22 @@ struct call_args {
   __u32 count;     /* iovcnt for ARG_IOV */
   __u8 kind;       /* enum arg_kind */
   __u8 dir;
-  __u8 _pad[6];
+  __u8 valid;      /* set on enter, cleared on exit */
+  __u8 _pad[5];
 };
 
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64);
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, struct call_args);
 } inflight SEC(".maps");
+
+/* This thread's in-flight slot; created on demand when `create`. */
+static __always_inline struct call_args* inflight_slot(int create) {
+  return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+                              create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);

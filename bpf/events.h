@@ -40,7 +40,7 @@ enum sonde_drop_reason {
   SONDE_DROP_TRUNCATED = 1,      /* data events whose bytes exceeded the cap */
   SONDE_DROP_TRUNCATED_BYTES = 2,/* bytes not captured because of the cap */
   SONDE_DROP_CONN_MAP_FULL = 3,  /* connection not tracked: conns map full */
-  SONDE_DROP_ARGS_MAP_FULL = 4,  /* syscall not captured: in-flight args map full */
+  SONDE_DROP_ARGS_MAP_FULL = 4,  /* syscall not captured: no in-flight args slot (task storage) */
   SONDE_DROP_IOV_LIMIT = 5,      /* iovec entries beyond SONDE_MAX_IOV not captured */
   SONDE_DROP_READ_FAILED = 6,    /* user memory could not be read */
   SONDE_DROP_TLS_UNBOUND = 7,    /* TLS plaintext whose socket was not known yet */

@@ -19,14 +19,18 @@ static __always_inline int enter_data(__s32 fd, __u64 ptr, __u32 count, __u8 kin
     if (!sk) return 0;
     if (!track_conn(tgid, fd, sk, SONDE_ROLE_UNKNOWN)) return 0;
   }
-  struct call_args a = {};
-  a.ptr = ptr;
-  a.enter_ns = bpf_ktime_get_ns();
-  a.fd = fd;
-  a.count = count;
-  a.kind = kind;
-  a.dir = dir;
-  if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY)) count_drop(SONDE_DROP_ARGS_MAP_FULL, 1);
+  struct call_args* a = inflight_slot(1);
+  if (!a) {
+    count_drop(SONDE_DROP_ARGS_MAP_FULL, 1);
+    return 0;
+  }
+  a->ptr = ptr;
+  a->enter_ns = bpf_ktime_get_ns();
+  a->fd = fd;
+  a->count = count;
+  a->kind = kind;
+  a->dir = dir;
+  a->valid = 1;
   return 0;
 }
 
@@ -145,10 +149,12 @@ static __always_inline void finish_data(struct sonde_data_event* e, __u32 got, _
 static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   __u64 id = bpf_get_current_pid_tgid();
   struct call_args a = {};
-  struct call_args* ap = bpf_map_lookup_elem(&inflight, &id);
-  if (ap) {
+  struct call_args* ap = inflight_slot(0);
+  if (ap && ap->valid) {
     a = *ap;
-    bpf_map_delete_elem(&inflight, &id);
+    ap->valid = 0;
+  } else {
+    ap = NULL;
   }
   if (ret <= 0) return 0;
   if (!ap && args_from_regs(id, kind, dir_hint, &a)) return 0;
@@ -243,19 +249,24 @@ SEC("tracepoint/syscalls/sys_enter_connect")
 int enter_connect(struct trace_event_raw_sys_enter* ctx) {
   __u64 id = bpf_get_current_pid_tgid();
   if (!is_selected(id >> 32)) return 0;
-  struct call_args a = {};
-  a.fd = (__s32)ctx->args[0];
-  if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY)) count_drop(SONDE_DROP_ARGS_MAP_FULL, 1);
+  struct call_args* a = inflight_slot(1);
+  if (!a) {
+    count_drop(SONDE_DROP_ARGS_MAP_FULL, 1);
+    return 0;
+  }
+  a->fd = (__s32)ctx->args[0];
+  a->kind = ARG_BUF;
+  a->valid = 1;
   return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct trace_event_raw_sys_exit* ctx) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct call_args* ap = bpf_map_lookup_elem(&inflight, &id);
-  if (!ap) return 0;
+  struct call_args* ap = inflight_slot(0);
+  if (!ap || !ap->valid) return 0;
   __s32 fd = ap->fd;
-  bpf_map_delete_elem(&inflight, &id);
+  ap->valid = 0;
   long ret = ctx->ret;
   if (ret != 0 && ret != -EINPROGRESS) return 0;
   struct sock* sk = fd_to_tcp_sock(fd);
@@ -370,7 +381,7 @@ int enter_mmap(struct trace_event_raw_sys_enter* ctx) {
 
 static __always_inline int tls_exit(struct pt_regs* ctx) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct tls_thread* tt = bpf_map_lookup_elem(&tls_threads, &id);
+  struct tls_thread* tt = tls_thread_slot(0);
   if (!tt || !tt->call.active) return 0;
   struct tls_call c = tt->call;
   __s32 last_in = tt->last_in_fd;

@@ -49,16 +49,21 @@ struct tls_thread {
   __u64 pending_write_ssl; /* bind to the next socket write that starts a TLS record */
   __u64 pending_ns;        /* when it became pending */
   __s32 last_in_fd;        /* socket read since the previous SSL call ended, or -1 */
-  __u32 _pad;
+  __u32 seen;              /* the slot was initialised by an SSL call */
 };
 
-/* Threads that made an SSL call, keyed by pid_tgid. */
+/* Threads that made an SSL call (task local storage). */
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64);
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, struct tls_thread);
 } tls_threads SEC(".maps");
+
+static __always_inline struct tls_thread* tls_thread_slot(int create) {
+  return bpf_task_storage_get(&tls_threads, bpf_get_current_task_btf(), 0,
+                              create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 struct ssl_key {
   __u64 ssl;
@@ -108,8 +113,8 @@ static __always_inline int starts_tls_record(struct call_args* a) {
  * object -> socket bindings, and returns non-zero when the bytes are
  * ciphertext (then they are not emitted). */
 static __always_inline int tls_on_syscall(__u64 id, struct call_args* a, struct conn_state* st) {
-  struct tls_thread* tt = bpf_map_lookup_elem(&tls_threads, &id);
-  if (tt) {
+  struct tls_thread* tt = tls_thread_slot(0);
+  if (tt && tt->seen) {
     __u32 tgid = id >> 32;
     if (tt->call.active) {
       tls_bind(tgid, tt->call.ssl, a->fd, st);
@@ -129,13 +134,11 @@ static __always_inline int tls_on_syscall(__u64 id, struct call_args* a, struct 
 static __always_inline int tls_enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u8 dir, __u8 ex) {
   __u64 id = bpf_get_current_pid_tgid();
   if (!is_selected(id >> 32)) return 0;
-  struct tls_thread* tt = bpf_map_lookup_elem(&tls_threads, &id);
-  if (!tt) {
-    struct tls_thread fresh = {};
-    fresh.last_in_fd = -1;
-    bpf_map_update_elem(&tls_threads, &id, &fresh, BPF_NOEXIST);
-    tt = bpf_map_lookup_elem(&tls_threads, &id);
-    if (!tt) return 0;
+  struct tls_thread* tt = tls_thread_slot(1);
+  if (!tt) return 0;
+  if (!tt->seen) {
+    tt->seen = 1;
+    tt->last_in_fd = -1;
   }
   tt->call.ssl = ssl;
   tt->call.buf = buf;

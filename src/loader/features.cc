@@ -54,6 +54,12 @@ std::vector<FeatureReport> ProbeFeatures() {
   int rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr);
   out.push_back({"ring buffer", rb == 1, true, rb == 1 ? "BPF_MAP_TYPE_RINGBUF creates" : "refused",
                  "event delivery to user space"});
+  int ts = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nullptr);
+  out.push_back({"task local storage", ts == 1, true, ts == 1 ? "BPF_MAP_TYPE_TASK_STORAGE creates" : "refused",
+                 "per-thread syscall arguments and TLS call state"});
+  int loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr);
+  out.push_back({"bpf_loop helper", loop == 1, true, loop == 1 ? "allowed in tracepoints" : "refused",
+                 "walking iovec arrays of any length (readv/writev/sendmsg/recvmsg)"});
   bool uprobe = Exists("/sys/bus/event_source/devices/uprobe/type");
   out.push_back({"uprobes", uprobe, false, "/sys/bus/event_source/devices/uprobe",
                  "TLS plaintext (OpenSSL SSL_read/SSL_write), runtime async tracking"});
