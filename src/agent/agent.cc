@@ -32,6 +32,7 @@
 #include "loader/loader.h"
 #include "loader/tls_probes.h"
 #include "spans/span_builder.h"
+#include "spans/thread_links.h"
 #include "spans/id_generator.h"
 #include "spans/resource.h"
 #include "sampling/excluded_paths.h"
@@ -295,6 +296,7 @@ int RunAgent(const Config& initial_cfg) {
   int64_t mono_to_unix = static_cast<int64_t>(Now(CLOCK_REALTIME)) - static_cast<int64_t>(Now(CLOCK_MONOTONIC));
   auto builder = std::make_unique<SpanBuilder>(MakeSpanOptions(cfg), &ids, mono_to_unix);
   Resources resources(&traced, HostName());
+  ThreadLinks thread_links(&ids);
   for (uint32_t pid : traced.pids()) resources.Get(pid);
   // Which requests make spans (excluded paths make none) and which spans are
   // exported (head sampling and keep-rules); see src/sampling/.
@@ -383,19 +385,32 @@ int RunAgent(const Config& initial_cfg) {
 
   std::vector<Span> to_export;
   auto emit_spans = [&]() {
+    // Requests read by servers first: their span identities must exist before
+    // the calls made while handling them are linked (thread_links.h).
+    std::vector<RequestStart> starts;
+    tracker.DrainRequestStarts(&starts);
+    for (const RequestStart& r : starts) thread_links.OnServerRequest(r);
     std::vector<Message> msgs;
     tracker.Drain(&msgs);
     uint64_t now = Now(CLOCK_MONOTONIC);
+    for (const Message& m : msgs) {
+      if (m.conn.role != Role::kServer) continue;
+      MessageTiming t = TimingOf(m);
+      thread_links.OnServerDone(m.conn.key, t.tid, t.start_ns, t.end_ns);
+    }
     for (const Message& m : msgs) {
       if (excluded->Excludes(m)) {  // health checks, scrapes: no span, no RED data point
         spans_excluded->Add();
         continue;
       }
       Span s = builder->Build(m, resources.Get(m.conn.key.pid));
+      MessageTiming t = TimingOf(m);
+      ThreadLinks::Linked link = thread_links.Apply(m, t.tid, t.start_ns, &s);
       red.Record(s);  // RED metrics see every span, before any sampling
       spans_created->Add();
       ++spans_made;
       SamplingParent parent = ParentOf(s, m);
+      if (link.parent_linked) parent = SamplingParent{SamplingParent::Kind::kLocal, link.parent_sampled};
       sampler.Offer(std::move(s), parent, now, &to_export);
     }
     sampler.Expire(now);
@@ -425,6 +440,7 @@ int RunAgent(const Config& initial_cfg) {
     uint64_t now = Now(CLOCK_MONOTONIC);
     if (now - last_expire > 1000000000ull) {
       tracker.Expire(now);
+      thread_links.Expire(now);
       traced.Tick();
       tls_tick();
       feed_kernel_counters();

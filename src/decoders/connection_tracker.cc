@@ -22,6 +22,7 @@ uint64_t WireLength(const DataChunk& c) { return std::max<uint64_t>(c.total_len,
 ConnectionTracker::ConnectionTracker(TrackerOptions opts) : opts_(opts) {
   limits_.max_pending = std::max<size_t>(1, opts_.max_pending_per_conn);
   limits_.max_pending_bytes = opts_.max_pending_bytes_per_conn;
+  limits_.request_starts = &starts_;
   if (opts_.max_connections == 0) opts_.max_connections = 1;
 }
 
@@ -287,6 +288,11 @@ void ConnectionTracker::Drain(std::vector<Message>* out) {
     std::move(out_.begin(), out_.end(), std::back_inserter(*out));
   }
   out_.clear();
+}
+
+void ConnectionTracker::DrainRequestStarts(std::vector<RequestStart>* out) {
+  std::move(starts_.begin(), starts_.end(), std::back_inserter(*out));
+  starts_.clear();
 }
 
 }  // namespace sonde

@@ -59,6 +59,9 @@ class ConnectionTracker {
   void Expire(uint64_t now_ns);
   // Moves completed messages out (appends to *out).
   void Drain(std::vector<Message>* out);
+  // Moves out the requests SERVER connections have read since the last call
+  // (see RequestStart); they precede the Messages that complete them.
+  void DrainRequestStarts(std::vector<RequestStart>* out);
 
   const TrackerStats& stats() const;
   size_t size() const { return conns_.size(); }
@@ -114,6 +117,7 @@ class ConnectionTracker {
   DecodeCounters counters_;
   mutable TrackerStats stats_;
   std::vector<Message> out_;
+  std::vector<RequestStart> starts_;
 };
 
 }  // namespace sonde

@@ -75,6 +75,16 @@ struct HttpExchange {
   std::optional<Http2StreamInfo> h2;     // set for HTTP/2 (request.version "2")
 };
 
+// A request a traced SERVER has read, reported as soon as it is complete,
+// before its response exists: in-process linking (src/spans/thread_links.h)
+// needs to know what a thread is handling while it handles it.
+struct RequestStart {
+  ConnInfo conn;
+  uint32_t tid = 0;       // the thread that read the request's first byte
+  uint64_t start_ns = 0;  // HttpRequest::start_ns of the same request
+  HeaderList trace_headers;  // its traceparent / tracestate fields
+};
+
 struct Message {
   ConnInfo conn;
   std::variant<HttpExchange, RedisExchange, PgExchange> payload;

@@ -30,6 +30,9 @@ struct DecodeCounters {
 struct DecoderLimits {
   size_t max_pending = 256;                // requests waiting for their response
   size_t max_pending_bytes = 1024 * 1024;  // approximate heap held by those requests
+  // Where decoders of SERVER connections report requests as they complete
+  // (before the response); null: not reported.
+  std::vector<RequestStart>* request_starts = nullptr;
 };
 
 enum class Protocol : uint8_t { kUnknown = 0, kHttp1 = 1, kRedis = 2, kPostgres = 3, kHttp2 = 4 };

@@ -24,7 +24,8 @@
 //   lower-cased; pseudo-headers are not metadata), error.type,
 //   sonde.http.headers_partial (true only), sonde.http2.rst_error_code (int),
 //   sonde.connection.role_inferred (true only), sonde.request.incomplete
-//   (true only), sonde.parent.source ("header", "in_process", "none").
+//   (true only), sonde.parent.source ("header", "in_process", "none"; the agent
+//   sets "thread" for in-process links, see thread_links.h).
 //
 // rpc.grpc.status_code: grpc-status from the trailers, else from the
 // response headers (a Trailers-Only response). A response that has neither

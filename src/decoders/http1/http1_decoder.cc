@@ -10,6 +10,21 @@ namespace sonde {
 
 namespace {
 
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+namespace {
+
 // Rough heap cost of a queued request, for the per-connection byte budget.
 size_t Footprint(const HttpRequest& r) {
   size_t n = sizeof(HttpRequest) + r.method.size() + r.target.size() + r.version.size();
@@ -96,6 +111,14 @@ size_t Http1Decoder::buffered_bytes() const {
 }
 
 void Http1Decoder::OnRequest(HttpRequest&& req, bool complete) {
+  // Bounded in case nobody drains them.
+  if (limits_.request_starts && info_.role == Role::kServer && limits_.request_starts->size() < 65536) {
+    RequestStart r{info_, req.tid, req.start_ns, {}};
+    for (const auto& [name, value] : req.headers)
+      if (name.size() >= 10 && (EqualsIgnoreCase(name, "traceparent") || EqualsIgnoreCase(name, "tracestate")))
+        r.trace_headers.emplace_back(name, value);
+    limits_.request_starts->push_back(std::move(r));
+  }
   Pending p;
   p.footprint = Footprint(req);
   p.request = std::move(req);

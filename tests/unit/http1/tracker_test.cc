@@ -299,3 +299,40 @@ TEST(ConnectionTracker, TlsPlaintextReplacesTheCiphertextStream) {
 
 }  // namespace
 }  // namespace sonde::test
+
+namespace sonde::test {
+namespace {
+
+// Requests a SERVER has read are reported before their response exists, with
+// their trace headers; client connections report none.
+TEST(ConnectionTracker, ServerRequestsAreReportedWhenRead) {
+  ConnectionTracker tracker;
+  ConnInfo server = MakeConn(Role::kServer);
+  const std::string req =
+      "GET /a HTTP/1.1\r\nHost: svc\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"
+      "X-Other: 1\r\n\r\n";
+  tracker.OnOpen(server, 1);
+  tracker.OnData(server, Direction::kIngress, DataChunk{0, static_cast<uint32_t>(req.size()), req, 10, 77});
+  std::vector<RequestStart> starts;
+  tracker.DrainRequestStarts(&starts);
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].conn.key, server.key);
+  EXPECT_EQ(starts[0].tid, 77u);
+  EXPECT_EQ(starts[0].start_ns, 10u);
+  ASSERT_EQ(starts[0].trace_headers.size(), 1u);
+  EXPECT_EQ(starts[0].trace_headers[0].first, "traceparent");
+  std::vector<Message> out;
+  tracker.Drain(&out);
+  EXPECT_TRUE(out.empty()) << "no response yet";
+
+  ConnInfo client = MakeConn(Role::kClient);
+  client.key.fd += 1;
+  tracker.OnOpen(client, 1);
+  tracker.OnData(client, Direction::kEgress, DataChunk{0, static_cast<uint32_t>(req.size()), req, 20, 78});
+  starts.clear();
+  tracker.DrainRequestStarts(&starts);
+  EXPECT_TRUE(starts.empty());
+}
+
+}  // namespace
+}  // namespace sonde::test

@@ -1,0 +1,104 @@
+// In-process causality for thread-per-request servers: a CLIENT call made by
+// a thread while that thread is handling a SERVER request is a child of that
+// request's span (Flask/WSGI threaded servers, C++ thread-per-connection).
+//
+// How: a SERVER request is reported when it has been read (RequestStart), and
+// its span identity is chosen right then (continuing an incoming traceparent,
+// else a new trace), so that calls made while it is handled can name it as
+// their parent before it ends. Each thread keeps a short history of the
+// requests it read: [read, response end] intervals, the end open until the
+// SERVER span is built. A CLIENT span started at t on thread T gets a parent
+// only when exactly one request of T covers t; when none does, or several do
+// (an event loop handling requests concurrently on one thread), the span gets
+// no parent: sonde does not guess.
+//
+// Limits: the request must be read on the thread that handles it (thread
+// pools that hand work from an I/O thread to a worker, like gRPC's, are not
+// linked); work handed to other threads is not followed.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "decoders/message.h"
+#include "spans/id_generator.h"
+#include "spans/span.h"
+
+namespace sonde {
+
+// sonde.parent.source of a CLIENT span linked by thread.
+inline constexpr std::string_view kParentSourceThread = "thread";
+
+struct ServerIdentity {
+  TraceId trace_id{};
+  SpanId span_id{};
+  SpanId parent_id{};       // zero: a new trace
+  std::string trace_state;  // of the incoming traceparent
+  uint8_t flags = 0;
+};
+
+// The thread that sent or received a message's request, and when the
+// exchange started and ended (monotonic ns).
+struct MessageTiming {
+  uint32_t tid = 0;
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+};
+MessageTiming TimingOf(const Message& m);
+
+struct ThreadLinkStats {
+  uint64_t server_requests = 0;  // requests given an identity
+  uint64_t linked = 0;           // CLIENT spans given a parent by thread
+  uint64_t ambiguous = 0;        // CLIENT spans left without parent: several candidates
+};
+
+class ThreadLinks {
+ public:
+  explicit ThreadLinks(IdGenerator* ids) : ids_(ids) {}
+
+  // A SERVER request was read: choose its span identity.
+  void OnServerRequest(const RequestStart& r);
+  // The SERVER span of a request ends at `end_ns` (call before Apply for it).
+  void OnServerDone(const ConnKey& conn, uint32_t tid, uint64_t start_ns, uint64_t end_ns);
+  // Gives a built span the identity or parent decided here: SERVER spans take
+  // their preassigned identity; CLIENT spans their thread's request as parent.
+  // `tid`/`start_ns` are the thread and first-byte time of the span's request.
+  // Returns, for a CLIENT span given a parent, that parent's sampled flag when
+  // known (its request carried a traceparent); nullopt otherwise.
+  struct Linked {
+    bool parent_linked = false;
+    std::optional<bool> parent_sampled;
+  };
+  Linked Apply(const Message& m, uint32_t tid, uint64_t start_ns, Span* span);
+  // Forgets requests that ended (or started) long before `now_ns`.
+  void Expire(uint64_t now_ns);
+
+  const ThreadLinkStats& stats() const { return stats_; }
+
+ private:
+  struct Entry {
+    ConnKey conn;
+    uint64_t start_ns = 0;
+    uint64_t end_ns = 0;  // 0: still being handled (as far as is known)
+    ServerIdentity id;
+  };
+  struct ThreadKey {
+    uint32_t pid;
+    uint32_t tid;
+    bool operator==(const ThreadKey& o) const { return pid == o.pid && tid == o.tid; }
+  };
+  struct ThreadKeyHash {
+    size_t operator()(const ThreadKey& k) const { return (static_cast<size_t>(k.pid) << 32) ^ k.tid; }
+  };
+
+  Entry* Find(const ConnKey& conn, uint32_t tid, uint64_t start_ns);
+
+  IdGenerator* ids_;
+  std::unordered_map<ThreadKey, std::deque<Entry>, ThreadKeyHash> threads_;
+  ThreadLinkStats stats_;
+};
+
+}  // namespace sonde

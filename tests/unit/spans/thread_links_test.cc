@@ -1,0 +1,163 @@
+// In-process links for thread-per-request servers: which CLIENT spans get
+// which SERVER span as parent, and when none is given.
+#include "spans/thread_links.h"
+
+#include <gtest/gtest.h>
+
+#include "spans/trace_context.h"
+
+namespace sonde {
+namespace {
+
+constexpr uint32_t kPid = 42;
+
+ConnInfo Conn(Role role, int fd) {
+  ConnInfo c;
+  c.key = ConnKey{kPid, 1000, fd, static_cast<uint32_t>(fd)};
+  c.role = role;
+  return c;
+}
+
+RequestStart Start(int fd, uint32_t tid, uint64_t at, HeaderList trace = {}) {
+  return RequestStart{Conn(Role::kServer, fd), tid, at, std::move(trace)};
+}
+
+Message ServerMsg(int fd, uint32_t tid, uint64_t start, uint64_t end) {
+  HttpExchange ex;
+  ex.request.tid = tid;
+  ex.request.start_ns = start;
+  ex.request.end_ns = start;
+  HttpResponse r;
+  r.end_ns = end;
+  ex.response = r;
+  return Message{Conn(Role::kServer, fd), ex};
+}
+
+Message ClientMsg(int fd, uint32_t tid, uint64_t start, uint64_t end) {
+  RedisExchange ex;
+  ex.command.tid = tid;
+  ex.command.start_ns = start;
+  ex.command.end_ns = start;
+  RedisReply r;
+  r.end_ns = end;
+  ex.reply = r;
+  return Message{Conn(Role::kClient, fd), ex};
+}
+
+Span Built(std::string_view source = "none") {
+  Span s;
+  s.trace_id = TraceId{9};
+  s.span_id = SpanId{9};
+  s.attributes.push_back({"sonde.parent.source", AttrValue(std::string(source))});
+  return s;
+}
+
+std::string Source(const Span& s) { return std::get<std::string>(*FindAttr(s.attributes, "sonde.parent.source")); }
+
+// Builds `m`'s span and applies the links, as the agent does.
+Span Link(ThreadLinks& links, const Message& m, std::string_view source = "none") {
+  Span s = Built(source);
+  MessageTiming t = TimingOf(m);
+  links.Apply(m, t.tid, t.start_ns, &s);
+  return s;
+}
+
+TEST(ThreadLinks, CallMadeWhileHandlingARequestIsItsChild) {
+  IdGenerator ids;
+  ThreadLinks links(&ids);
+  links.OnServerRequest(Start(5, 101, 1000));
+  // The client call completes before the server's response: it is linked
+  // to the identity chosen when the request was read.
+  Span client = Link(links, ClientMsg(7, 101, 1100, 1200));
+  Message server_msg = ServerMsg(5, 101, 1000, 1500);
+  links.OnServerDone(server_msg.conn.key, 101, 1000, 1500);
+  Span server = Link(links, server_msg);
+  EXPECT_EQ(client.trace_id, server.trace_id);
+  EXPECT_EQ(client.parent_span_id, server.span_id);
+  EXPECT_TRUE(IsZero(server.parent_span_id));
+  EXPECT_EQ(Source(client), "thread");
+  EXPECT_EQ(Source(server), "none");
+  EXPECT_EQ(links.stats().linked, 1u);
+}
+
+TEST(ThreadLinks, ServerIdentityContinuesTheIncomingTraceparent) {
+  IdGenerator ids;
+  ThreadLinks links(&ids);
+  HeaderList trace = {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                      {"tracestate", "k=v"}};
+  links.OnServerRequest(Start(5, 101, 1000, trace));
+  Span client = Link(links, ClientMsg(7, 101, 1100, 1200));
+  Span server = Link(links, ServerMsg(5, 101, 1000, 1500), "header");
+  auto expected = ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  ASSERT_TRUE(expected);
+  EXPECT_EQ(server.trace_id, expected->trace_id);
+  EXPECT_EQ(server.parent_span_id, expected->parent_id);
+  EXPECT_EQ(server.trace_state, "k=v");
+  EXPECT_EQ(client.trace_id, expected->trace_id);
+  EXPECT_EQ(client.parent_span_id, server.span_id);
+  // The parent's sampled flag comes from the header.
+  Span again = Built();
+  ThreadLinks::Linked l = links.Apply(ClientMsg(8, 101, 1300, 1400), 101, 1300, &again);
+  EXPECT_TRUE(l.parent_linked);
+  ASSERT_TRUE(l.parent_sampled.has_value());
+  EXPECT_TRUE(*l.parent_sampled);
+}
+
+TEST(ThreadLinks, OtherThreadsAndCallsOutsideTheRequestGetNoParent) {
+  IdGenerator ids;
+  ThreadLinks links(&ids);
+  links.OnServerRequest(Start(5, 101, 1000));
+  links.OnServerDone(Conn(Role::kServer, 5).key, 101, 1000, 1500);
+  EXPECT_EQ(Source(Link(links, ClientMsg(7, 202, 1100, 1200))), "none") << "another thread";
+  EXPECT_EQ(Source(Link(links, ClientMsg(7, 101, 900, 950))), "none") << "before the request";
+  EXPECT_EQ(Source(Link(links, ClientMsg(7, 101, 1600, 1700))), "none") << "after the response";
+}
+
+TEST(ThreadLinks, KeepAliveSequenceLinksEachCallToItsOwnRequest) {
+  IdGenerator ids;
+  ThreadLinks links(&ids);
+  links.OnServerRequest(Start(5, 101, 1000));
+  links.OnServerRequest(Start(5, 101, 2000));
+  // Both server exchanges are known to have ended before the calls are linked.
+  links.OnServerDone(Conn(Role::kServer, 5).key, 101, 1000, 1500);
+  links.OnServerDone(Conn(Role::kServer, 5).key, 101, 2000, 2500);
+  Span c1 = Link(links, ClientMsg(7, 101, 1100, 1200));
+  Span c2 = Link(links, ClientMsg(7, 101, 2100, 2200));
+  Span s1 = Link(links, ServerMsg(5, 101, 1000, 1500));
+  Span s2 = Link(links, ServerMsg(5, 101, 2000, 2500));
+  EXPECT_EQ(c1.parent_span_id, s1.span_id);
+  EXPECT_EQ(c2.parent_span_id, s2.span_id);
+  EXPECT_NE(s1.trace_id, s2.trace_id);
+}
+
+TEST(ThreadLinks, ConcurrentRequestsOnOneThreadAreAmbiguous) {
+  IdGenerator ids;
+  ThreadLinks links(&ids);
+  // An event loop: two requests read by the same thread, both unanswered.
+  links.OnServerRequest(Start(5, 101, 1000));
+  links.OnServerRequest(Start(6, 101, 1050));
+  Span c = Link(links, ClientMsg(7, 101, 1100, 1200));
+  EXPECT_EQ(Source(c), "none");
+  EXPECT_EQ(c.trace_id, TraceId{9}) << "left as built";
+  EXPECT_EQ(links.stats().ambiguous, 1u);
+}
+
+TEST(ThreadLinks, ClientWithItsOwnTraceparentIsLeftAlone) {
+  IdGenerator ids;
+  ThreadLinks links(&ids);
+  links.OnServerRequest(Start(5, 101, 1000));
+  Span c = Link(links, ClientMsg(7, 101, 1100, 1200), "header");
+  EXPECT_EQ(Source(c), "header");
+  EXPECT_EQ(c.trace_id, TraceId{9});
+}
+
+TEST(ThreadLinks, ExpireForgetsOldRequests) {
+  IdGenerator ids;
+  ThreadLinks links(&ids);
+  links.OnServerRequest(Start(5, 101, 1000));
+  links.Expire(1000 + 400'000'000'000ull);
+  EXPECT_EQ(Source(Link(links, ClientMsg(7, 101, 1100, 1200))), "none");
+}
+
+}  // namespace
+}  // namespace sonde
