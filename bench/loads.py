@@ -20,9 +20,13 @@ def _wrk_time(v):
 
 def wrk(port, seconds, conns, path="/"):
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}{path}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
+    out = proc.stdout
     r = {"cmd": " ".join(cmd)}
-    r["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
+    m = re.search(r"(\d+) requests in", out)
+    if not m:
+        raise RuntimeError(f"wrk gave no result (exit {proc.returncode}): {out.strip()} {proc.stderr.strip()}")
+    r["requests"] = int(m.group(1))
     r["throughput"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     r["p50_us"] = _wrk_time(re.search(r"\s50%\s+(\S+)", out).group(1))
     r["p99_us"] = _wrk_time(re.search(r"\s99%\s+(\S+)", out).group(1))
