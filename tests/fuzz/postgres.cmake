@@ -1,32 +1,11 @@
-# libFuzzer target for the PostgreSQL decoder, included from CMakeLists.txt
-# (which found clang++ as SONDE_CLANGXX). Built with clang through its own
-# command line, like http1_fuzz, so the rest of the tree keeps its compiler.
-#
-# Every decoder source is compiled in: the protocol registry names them all.
-file(GLOB PG_FUZZ_DECODER_SOURCES ${SONDE_SRC}/decoders/*.cc ${SONDE_SRC}/decoders/*/*.cc)
-set(PG_FUZZ_SOURCES
-  ${SONDE_SRC}/common/types.cc
-  ${PG_FUZZ_DECODER_SOURCES}
+# libFuzzer target for the PostgreSQL decoder (plus the span code its harness
+# checks), built by sonde_add_fuzzer (CMakeLists.txt), and its seed corpus and ctest.
+sonde_add_fuzzer(postgres_fuzz
   ${SONDE_SRC}/spans/span.cc
   ${SONDE_SRC}/spans/db_span.cc
   ${SONDE_SRC}/spans/id_generator.cc
   ${SONDE_SRC}/spans/postgres_span.cc
-  ${SONDE_SRC}/spans/sql_sanitizer.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/postgres_fuzz.cc
-)
-file(GLOB PG_FUZZ_HEADERS ${SONDE_SRC}/common/*.h ${SONDE_SRC}/decoders/*.h
-     ${SONDE_SRC}/decoders/*/*.h ${SONDE_SRC}/spans/*.h)
-set(PG_FUZZ_BIN ${CMAKE_BINARY_DIR}/tests/fuzz/postgres_fuzz)
-
-add_custom_command(
-  OUTPUT ${PG_FUZZ_BIN}
-  COMMAND ${SONDE_CLANGXX} -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
-          -fno-sanitize-recover=undefined -I${SONDE_SRC} ${PG_FUZZ_SOURCES} -o ${PG_FUZZ_BIN}
-          ${SONDE_FUZZ_LIBS}
-  DEPENDS ${PG_FUZZ_SOURCES} ${PG_FUZZ_HEADERS}
-  COMMENT "Building libFuzzer target postgres_fuzz with clang"
-  VERBATIM)
-add_custom_target(postgres_fuzz ALL DEPENDS ${PG_FUZZ_BIN})
+  ${SONDE_SRC}/spans/sql_sanitizer.cc)
 
 # The seed corpus is made from the recorded captures (see the input format
 # in postgres_fuzz.cc) in a fresh temp dir, so the source tree is never
@@ -65,5 +44,5 @@ exit $rc
 ]=])
 
 add_test(NAME fuzz.postgres
-  COMMAND sh ${PG_FUZZ_RUN} ${PG_FUZZ_BIN} ${CMAKE_SOURCE_DIR}/tests/captures/postgres 15)
+  COMMAND sh ${PG_FUZZ_RUN} ${postgres_fuzz_BIN} ${CMAKE_SOURCE_DIR}/tests/captures/postgres 15)
 set_tests_properties(fuzz.postgres PROPERTIES TIMEOUT 180 LABELS fuzz)

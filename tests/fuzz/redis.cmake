@@ -1,29 +1,10 @@
-# libFuzzer target for the Redis decoder (included from CMakeLists.txt after
-# the HTTP/1 target; SONDE_CLANGXX and SONDE_SRC are set there). The tracker
-# runs every registered protocol, so every decoder source is compiled in.
-file(GLOB REDIS_FUZZ_SOURCES CONFIGURE_DEPENDS
-     ${SONDE_SRC}/decoders/*.cc ${SONDE_SRC}/decoders/*/*.cc)
-list(APPEND REDIS_FUZZ_SOURCES
-  ${SONDE_SRC}/common/types.cc
+# libFuzzer target for the Redis decoder (plus the span code its harness
+# checks), built by sonde_add_fuzzer (CMakeLists.txt), and its seed corpus and ctest.
+sonde_add_fuzzer(redis_fuzz
   ${SONDE_SRC}/spans/span.cc
   ${SONDE_SRC}/spans/id_generator.cc
   ${SONDE_SRC}/spans/db_span.cc
-  ${SONDE_SRC}/spans/redis_span.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/redis_fuzz.cc
-)
-file(GLOB REDIS_FUZZ_HEADERS CONFIGURE_DEPENDS ${SONDE_SRC}/common/*.h ${SONDE_SRC}/decoders/*.h
-     ${SONDE_SRC}/decoders/*/*.h ${SONDE_SRC}/spans/*.h)
-set(REDIS_FUZZ_BIN ${CMAKE_BINARY_DIR}/tests/fuzz/redis_fuzz)
-
-add_custom_command(
-  OUTPUT ${REDIS_FUZZ_BIN}
-  COMMAND ${SONDE_CLANGXX} -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined
-          -fno-sanitize-recover=undefined -I${SONDE_SRC} ${REDIS_FUZZ_SOURCES} -o ${REDIS_FUZZ_BIN}
-          ${SONDE_FUZZ_LIBS}
-  DEPENDS ${REDIS_FUZZ_SOURCES} ${REDIS_FUZZ_HEADERS} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_input.h
-  COMMENT "Building libFuzzer target redis_fuzz with clang"
-  VERBATIM)
-add_custom_target(redis_fuzz ALL DEPENDS ${REDIS_FUZZ_BIN})
+  ${SONDE_SRC}/spans/redis_span.cc)
 
 # Seeds (in a fresh temp dir, so the source tree is never written): every
 # recorded connection as commands, 0xFF, replies (see redis_fuzz.cc), seen
@@ -76,6 +57,6 @@ rc=0
 exit $rc
 ]=])
 add_test(NAME fuzz.redis
-  COMMAND sh -c "${REDIS_FUZZ_RUN}" redis_fuzz ${REDIS_FUZZ_BIN}
+  COMMAND sh -c "${REDIS_FUZZ_RUN}" redis_fuzz ${redis_fuzz_BIN}
           ${CMAKE_SOURCE_DIR}/tests/captures/redis 15)
 set_tests_properties(fuzz.redis PROPERTIES TIMEOUT 180 LABELS fuzz)
