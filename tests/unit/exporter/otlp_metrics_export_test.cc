@@ -186,8 +186,19 @@ TEST_P(OtlpMetricsExport, ExportPipelineCountersArePublished) {
   ExportPipeline pipeline(std::move(none), o);
   for (int i = 0; i < 10; ++i) pipeline.Push(test::NumberedSpan(i));
   RegisterExportSelfMetrics(&self, {&pipeline, nullptr, nullptr});
-  MetricsSnapshot snap = self.CollectAt(5);
-  ExportPipelineStats stats = pipeline.stats();
+  // The pipeline's thread exports a full batch at once: take the snapshot
+  // when its counters did not move around it.
+  MetricsSnapshot snap;
+  ExportPipelineStats stats;
+  for (int i = 0; i < 200; ++i) {
+    ExportPipelineStats before = pipeline.stats();
+    snap = self.CollectAt(5);
+    stats = pipeline.stats();
+    if (before.exported == stats.exported && before.dropped_queue_full == stats.dropped_queue_full &&
+        before.queued == stats.queued)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   std::map<std::string, int64_t> values;
   for (const auto& m : snap.resources.at(0).metrics)
     for (const auto& p : m.points) {
