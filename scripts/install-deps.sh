@@ -44,9 +44,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 # Node.js packages the tests drive (express, ioredis, pg, @grpc/grpc-js,
-# @grpc/proto-loader), from the npm registry.
-cd "$(dirname "$0")/../tests/node"
-if [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
-  npm install --no-audit --no-fund --loglevel=error
-  touch node_modules
-fi
+# @grpc/proto-loader), and the OpenTelemetry JS SDK of bench/node (the
+# benchmark's arm C and the SDK interop test), from the npm registry.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+for dir in "$root/tests/node" "$root/bench/node"; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package.json" -nt "$dir/node_modules" ]; then
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
+    touch "$dir/node_modules"
+  fi
+done
