@@ -2,6 +2,7 @@
 http://127.0.0.1:8001/node/) over a keep-alive session of its thread and
 returns the answer.
 Usage: front_flask.py PORT TARGET"""
+import logging
 import sys
 import threading
 
@@ -10,6 +11,7 @@ import requests
 from werkzeug.serving import make_server
 
 port, target = int(sys.argv[1]), sys.argv[2]
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log
 app = flask.Flask(__name__)
 local = threading.local()
 
