@@ -8,7 +8,7 @@
 #include <linux/types.h>
 #endif
 
-#define SONDE_ABI_VERSION 2
+#define SONDE_ABI_VERSION 3
 
 /* Upper bound of bytes captured per syscall; the configured cap is <= this. */
 #define SONDE_MAX_CAPTURE 16384
@@ -26,6 +26,7 @@ enum sonde_event_kind {
   SONDE_EV_FORK = 6,
   SONDE_EV_LISTEN = 7,
   SONDE_EV_MMAP_EXEC = 8, /* a selected process mapped a file executable (a library loaded) */
+  SONDE_EV_THREAD = 9,    /* a thread of a selected process created a thread */
 };
 
 /* sonde_data_event.flags */
@@ -99,6 +100,13 @@ struct sonde_proc_event {
   __u32 ppid;      /* FORK: the parent */
   __u64 start_ns;
   char comm[SONDE_COMM_LEN];
+};
+
+/* SONDE_EV_THREAD: hdr.tid is the creating thread. */
+struct sonde_thread_event {
+  struct sonde_event_hdr hdr;
+  __u32 pid;       /* tgid */
+  __u32 new_tid;
 };
 
 struct sonde_listen_event {

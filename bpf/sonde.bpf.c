@@ -344,13 +344,26 @@ int on_exit(void* ctx) {
 }
 
 /* A child of a selected process is selected from its first instruction,
- * before user space could react (forking servers: gunicorn, cluster). */
+ * before user space could react (forking servers: gunicorn, cluster). A new
+ * thread of a selected process is reported with the thread that created it,
+ * so work a request handler hands to a thread it starts stays linked. */
 SEC("raw_tracepoint/sched_process_fork")
 int on_fork(struct bpf_raw_tracepoint_args* ctx) {
   struct task_struct* parent = (struct task_struct*)ctx->args[0];
   struct task_struct* child = (struct task_struct*)ctx->args[1];
   __u32 pid = BPF_CORE_READ(child, pid);
-  if (pid != (__u32)BPF_CORE_READ(child, tgid)) return 0; /* new thread */
+  __u32 tgid = BPF_CORE_READ(child, tgid);
+  if (pid != tgid) {
+    if (!is_selected(tgid)) return 0;
+    struct sonde_thread_event ev = {};
+    ev.hdr.kind = SONDE_EV_THREAD;
+    ev.hdr.tid = BPF_CORE_READ(parent, pid);
+    ev.hdr.ts_ns = bpf_ktime_get_ns();
+    ev.pid = tgid;
+    ev.new_tid = pid;
+    emit(&ev, sizeof(ev));
+    return 0;
+  }
   __u32 ppid = BPF_CORE_READ(parent, tgid);
   if (!is_selected(ppid)) return 0;
   if (!trace_all) {

@@ -368,6 +368,9 @@ int RunAgent(const Config& initial_cfg) {
         if (traced.IsTraced(ev.pid)) resources.Prime(ev.pid, ev.comm);
         tls_look(ev.pid);
         break;
+      case EventKind::kThread:
+        thread_links.OnThreadCreated(ev.pid, ev.tid, ev.new_tid, ev.ts_ns);
+        break;
       case EventKind::kExit:
         tracker.OnProcessExit(ev.pid, ev.ts_ns);
         traced.OnExit(ev.pid);

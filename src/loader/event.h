@@ -10,7 +10,7 @@
 
 namespace sonde {
 
-enum class EventKind { kData, kOpen, kClose, kExec, kExit, kFork, kListen, kMmapExec };
+enum class EventKind { kData, kOpen, kClose, kExec, kExit, kFork, kListen, kMmapExec, kThread };
 
 struct Event {
   EventKind kind = EventKind::kData;
@@ -23,8 +23,9 @@ struct Event {
   Direction dir = Direction::kEgress;
   DataChunk chunk;
 
-  // kExec / kExit / kFork / kListen / kMmapExec
+  // kExec / kExit / kFork / kListen / kMmapExec / kThread
   uint32_t pid = 0;
+  uint32_t new_tid = 0;  // kThread: the thread `tid` created
   uint32_t ppid = 0;
   uint64_t start_ns = 0;
   std::string_view comm;

@@ -303,6 +303,17 @@ int Loader::OnRecord(void* ctx, void* data, size_t size) {
       ev.comm = std::string_view(p->comm, strnlen(p->comm, sizeof(p->comm)));
       break;
     }
+    case SONDE_EV_THREAD: {
+      if (size < sizeof(sonde_thread_event)) {
+        self->malformed_++;
+        return 0;
+      }
+      const auto* t = static_cast<const sonde_thread_event*>(data);
+      ev.kind = EventKind::kThread;
+      ev.pid = t->pid;
+      ev.new_tid = t->new_tid;
+      break;
+    }
     case SONDE_EV_LISTEN: {
       if (size < sizeof(sonde_listen_event)) {
         self->malformed_++;

@@ -12,6 +12,8 @@ namespace {
 constexpr size_t kMaxPerThread = 64;
 constexpr uint64_t kKeepEndedNs = 30'000'000'000ull;   // after the response
 constexpr uint64_t kKeepOpenNs = 300'000'000'000ull;   // a request never answered
+constexpr size_t kMaxSpawned = 65536;                   // threads remembered with their creator
+constexpr int kMaxSpawnDepth = 4;                       // threads started by started threads
 
 void SetAttr(Span* s, std::string_view key, std::string_view value) {
   for (Attribute& a : s->attributes) {
@@ -84,20 +86,17 @@ ThreadLinks::Linked ThreadLinks::Apply(const Message& m, uint32_t tid, uint64_t 
   // left alone.
   for (const Attribute& a : span->attributes)
     if (a.key == "sonde.parent.source" && a.value != AttrValue(std::string(kParentSourceNone))) return {};
-  auto it = threads_.find(ThreadKey{m.conn.key.pid, tid});
-  if (it == threads_.end()) return {};
-  const Entry* found = nullptr;
+  const ThreadKey key{m.conn.key.pid, tid};
   int candidates = 0;
-  for (const Entry& e : it->second) {
-    if (e.start_ns > start_ns) continue;
-    if (e.end_ns != 0 && e.end_ns < start_ns) continue;
-    found = &e;
-    ++candidates;
-  }
-  if (candidates == 0) return {};
+  const Entry* found = Covering(key, start_ns, &candidates);
   if (candidates > 1) {
     ++stats_.ambiguous;
     return {};
+  }
+  if (!found) {
+    found = Inherited(key, start_ns);
+    if (!found) return {};
+    ++stats_.inherited;
   }
   span->trace_id = found->id.trace_id;
   span->parent_span_id = found->id.span_id;
@@ -108,6 +107,43 @@ ThreadLinks::Linked ThreadLinks::Apply(const Message& m, uint32_t tid, uint64_t 
   out.parent_linked = true;
   if (!IsZero(found->id.parent_id)) out.parent_sampled = (found->id.flags & kTraceFlagSampled) != 0;
   return out;
+}
+
+const ThreadLinks::Entry* ThreadLinks::Covering(const ThreadKey& key, uint64_t t_ns, int* candidates) const {
+  *candidates = 0;
+  auto it = threads_.find(key);
+  if (it == threads_.end()) return nullptr;
+  const Entry* found = nullptr;
+  for (const Entry& e : it->second) {
+    if (e.start_ns > t_ns) continue;
+    if (e.end_ns != 0 && e.end_ns < t_ns) continue;
+    found = &e;
+    ++*candidates;
+  }
+  return *candidates == 1 ? found : nullptr;
+}
+
+const ThreadLinks::Entry* ThreadLinks::Inherited(ThreadKey key, uint64_t t_ns) const {
+  uint64_t at = t_ns;
+  for (int depth = 0; depth < kMaxSpawnDepth; ++depth) {
+    auto s = spawned_.find(key);
+    if (s == spawned_.end() || s->second.ts_ns > at) return nullptr;
+    key = ThreadKey{key.pid, s->second.creator};
+    at = s->second.ts_ns;
+    int candidates = 0;
+    if (const Entry* e = Covering(key, at, &candidates)) {
+      // Only while that request is still being handled.
+      return e->end_ns == 0 || e->end_ns >= t_ns ? e : nullptr;
+    }
+    if (candidates > 1) return nullptr;
+    // No request on the creator then: it may itself have been started by a handler.
+  }
+  return nullptr;
+}
+
+void ThreadLinks::OnThreadCreated(uint32_t pid, uint32_t creator, uint32_t created, uint64_t ts_ns) {
+  if (spawned_.size() >= kMaxSpawned) spawned_.clear();  // bounded; only old threads lose their link
+  spawned_[ThreadKey{pid, created}] = Spawn{creator, ts_ns};
 }
 
 void ThreadLinks::Expire(uint64_t now_ns) {
@@ -121,6 +157,8 @@ void ThreadLinks::Expire(uint64_t now_ns) {
     }
     it = q.empty() ? threads_.erase(it) : std::next(it);
   }
+  for (auto it = spawned_.begin(); it != spawned_.end();)
+    it = now_ns > it->second.ts_ns + kKeepOpenNs ? spawned_.erase(it) : std::next(it);
 }
 
 }  // namespace sonde

@@ -12,9 +12,16 @@
 // (an event loop handling requests concurrently on one thread), the span gets
 // no parent: sonde does not guess.
 //
+// Threads a handler starts inherit its request: a thread created by thread
+// P at time t belongs to the one request P was handling at t (found the same
+// way), and a CLIENT call it makes while that request is still being handled
+// is that request's child. Calls it makes after the request ended, or when P
+// handled none or several requests at t, get no parent from it.
+//
 // Limits: the request must be read on the thread that handles it (thread
 // pools that hand work from an I/O thread to a worker, like gRPC's, are not
-// linked); work handed to other threads is not followed.
+// linked); a pool thread created by one request and reused by another while
+// the first is still being handled is attributed to the first.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +60,7 @@ struct ThreadLinkStats {
   uint64_t server_requests = 0;  // requests given an identity
   uint64_t linked = 0;           // CLIENT spans given a parent by thread
   uint64_t ambiguous = 0;        // CLIENT spans left without parent: several candidates
+  uint64_t inherited = 0;        // ... of which linked through the thread that created theirs
 };
 
 class ThreadLinks {
@@ -73,6 +81,8 @@ class ThreadLinks {
     std::optional<bool> parent_sampled;
   };
   Linked Apply(const Message& m, uint32_t tid, uint64_t start_ns, Span* span);
+  // Thread `creator` of process `pid` created thread `created` at `ts_ns`.
+  void OnThreadCreated(uint32_t pid, uint32_t creator, uint32_t created, uint64_t ts_ns);
   // Forgets requests that ended (or started) long before `now_ns`.
   void Expire(uint64_t now_ns);
 
@@ -94,10 +104,22 @@ class ThreadLinks {
     size_t operator()(const ThreadKey& k) const { return (static_cast<size_t>(k.pid) << 32) ^ k.tid; }
   };
 
+  struct Spawn {
+    uint32_t creator = 0;
+    uint64_t ts_ns = 0;
+  };
+
   Entry* Find(const ConnKey& conn, uint32_t tid, uint64_t start_ns);
+  // The one request of thread `key` in flight at `t_ns`; nullptr for none,
+  // and for several (counted in *candidates).
+  const Entry* Covering(const ThreadKey& key, uint64_t t_ns, int* candidates) const;
+  // The request a thread inherited from the thread that created it (and so
+  // on up, a few levels), if it is still being handled at `t_ns`.
+  const Entry* Inherited(ThreadKey key, uint64_t t_ns) const;
 
   IdGenerator* ids_;
   std::unordered_map<ThreadKey, std::deque<Entry>, ThreadKeyHash> threads_;
+  std::unordered_map<ThreadKey, Spawn, ThreadKeyHash> spawned_;  // thread -> who created it, when
   ThreadLinkStats stats_;
 };
 

@@ -159,5 +159,45 @@ TEST(ThreadLinks, ExpireForgetsOldRequests) {
   EXPECT_EQ(Source(Link(links, ClientMsg(7, 101, 1100, 1200))), "none");
 }
 
+TEST(ThreadLinks, ThreadStartedByAHandlerInheritsItsRequest) {
+  IdGenerator ids;
+  ThreadLinks links(&ids);
+  links.OnServerRequest(Start(5, 101, 1000));
+  links.OnThreadCreated(kPid, 101, 201, 1050);  // the handler starts a worker
+  links.OnThreadCreated(kPid, 201, 301, 1060);  // which starts another
+  Span worker = Link(links, ClientMsg(7, 201, 1100, 1200));
+  Span nested = Link(links, ClientMsg(8, 301, 1150, 1250));
+  Message server_msg = ServerMsg(5, 101, 1000, 1500);
+  links.OnServerDone(server_msg.conn.key, 101, 1000, 1500);
+  Span server = Link(links, server_msg);
+  for (const Span* s : {&worker, &nested}) {
+    EXPECT_EQ(s->parent_span_id, server.span_id);
+    EXPECT_EQ(s->trace_id, server.trace_id);
+    EXPECT_EQ(Source(*s), "thread");
+  }
+  EXPECT_EQ(links.stats().inherited, 2u);
+  // After the request ended the worker's calls are its own.
+  EXPECT_EQ(Source(Link(links, ClientMsg(7, 201, 1600, 1700))), "none");
+}
+
+TEST(ThreadLinks, ThreadStartedOutsideARequestInheritsNothing) {
+  IdGenerator ids;
+  ThreadLinks links(&ids);
+  // An accept loop starting a thread per connection handles no request itself.
+  links.OnThreadCreated(kPid, 100, 101, 900);
+  links.OnServerRequest(Start(5, 102, 1000));
+  EXPECT_EQ(Source(Link(links, ClientMsg(7, 101, 1100, 1200))), "none");
+  // Started while its creator had two requests in flight: ambiguous.
+  links.OnServerRequest(Start(6, 103, 2000));
+  links.OnServerRequest(Start(9, 103, 2010));
+  links.OnThreadCreated(kPid, 103, 104, 2020);
+  EXPECT_EQ(Source(Link(links, ClientMsg(8, 104, 2100, 2200))), "none");
+  // A thread's own request wins over the one it inherited.
+  links.OnServerRequest(Start(10, 101, 3000));
+  Span own = Link(links, ClientMsg(7, 101, 3100, 3200));
+  EXPECT_EQ(Source(own), "thread");
+  EXPECT_EQ(links.stats().inherited, 0u);
+}
+
 }  // namespace
 }  // namespace sonde
