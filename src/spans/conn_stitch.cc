@@ -97,8 +97,10 @@ void ConnStitch::OnOpen(const ConnInfo& conn, uint64_t ts_ns) {
 void ConnStitch::OnData(const ConnInfo& conn, Direction dir, const DataChunk& chunk) {
   last_ns_ = std::max(last_ns_, chunk.ts_ns);
   auto it = conns_.find(conn.key);
-  if (it == conns_.end()) return;
-  Conn& c = it->second;
+  Conn* found = it != conns_.end() ? &it->second : Inherit(conn, chunk);
+  if (found == nullptr) return;
+  Conn& c = *found;
+  c.moved = true;
   c.last_ns = std::max(c.last_ns, chunk.ts_ns);
   if (conn.tls) c.tls = true;
   if (c.tls || c.role != Role::kClient || dir != Direction::kEgress) return;
@@ -121,6 +123,31 @@ void ConnStitch::OnClose(const ConnKey& key, uint64_t ts_ns) {
 void ConnStitch::OnProcessExit(uint32_t pid, uint64_t ts_ns) {
   for (auto it = conns_.lower_bound(ConnKey{pid, 0, INT32_MIN, 0}); it != conns_.end() && it->first.pid == pid; ++it)
     if (it->second.close_ns == 0) it->second.close_ns = std::max<uint64_t>(ts_ns, 1);
+}
+
+ConnStitch::Conn* ConnStitch::Inherit(const ConnInfo& conn, const DataChunk& chunk) {
+  // The kernel counts a process's positions from its first syscall on the
+  // socket: they are the stream's own only if nobody moved a byte before.
+  if (chunk.pos != 0 || conn.tls || conn.local_addr.empty() || conn.peer_addr.empty()) return nullptr;
+  const std::string tk = TupleKey(conn.local_addr, conn.local_port, conn.peer_addr, conn.peer_port);
+  auto [b, e] = by_tuple_.equal_range(tk);
+  auto opener = by_tuple_.end();
+  for (auto t = b; t != e; ++t) {
+    auto o = conns_.find(t->second);
+    if (o == conns_.end() || o->first.pid == conn.key.pid) continue;
+    if (o->second.moved || o->second.close_ns != 0 && o->second.close_ns + opts_.keep_closed_ns < chunk.ts_ns) continue;
+    if (opener != by_tuple_.end()) return nullptr;  // two candidates: not provable
+    opener = t;
+  }
+  if (opener == by_tuple_.end()) return nullptr;
+  auto o = conns_.find(opener->second);
+  Conn c = std::move(o->second);
+  conns_.erase(o);
+  by_tuple_.erase(opener);
+  c.close_ns = 0;
+  Conn& out = conns_[conn.key] = std::move(c);
+  by_tuple_.emplace(tk, conn.key);
+  return &out;
 }
 
 ConnStitch::Peer ConnStitch::FindClient(const ConnInfo& server, const Conn* server_rec, ConnKey* out) {

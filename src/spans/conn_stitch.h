@@ -134,6 +134,7 @@ class ConnStitch {
     uint64_t close_ns = 0;  // 0: open
     uint64_t last_ns = 0;
     bool tls = false;
+    bool moved = false;  // a data event was seen
     std::vector<Segment> egress;  // ring of recent client writes
     size_t next_seg = 0;
   };
@@ -176,6 +177,10 @@ class ConnStitch {
   Peer FindClient(const ConnInfo& server, const Conn* server_rec, ConnKey* out);
   // The SERVER connection at the other end of a CLIENT connection exists.
   bool HasServer(const Conn& client);
+  // A socket first seen through data in one process that another process
+  // opened (accepted, then forked: a PostgreSQL backend) continues that
+  // record when the opener moved no byte and this is the stream's start.
+  Conn* Inherit(const ConnInfo& conn, const DataChunk& chunk);
   // The reservation the SERVER request `key` on `server` takes as parent;
   // *has_peer tells whether a client end is here at all.
   Reserved* Decide(const ConnInfo& server, const RequestKey& key, uint64_t now_ns, bool* has_peer);

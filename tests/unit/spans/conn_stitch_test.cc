@@ -410,5 +410,41 @@ TEST(ConnStitch, ProcessExitClosesItsConnections) {
   EXPECT_EQ(Source(server), "connection");
 }
 
+TEST(ConnStitch, ForkedServerContinuesTheAcceptedConnection) {
+  // A PostgreSQL backend: the postmaster accepts, forks, and the child
+  // reads the socket from its first byte (the kernel knows it as the
+  // child's, first seen through data, role inferred).
+  Fixture f;
+  ConnInfo c = Info(kClientPid, 3, Role::kClient, 42000, 5432);
+  ConnInfo accepted = Info(kServerPid, 9, Role::kServer, 5432, 42000);
+  ConnInfo backend = Info(kServerPid + 1, 9, Role::kServer, 5432, 42000);
+  backend.role_inferred = true;
+  f.Open(c, 100);
+  f.Open(accepted, 105);
+  f.stitch.OnClose(accepted.key, 120);  // the postmaster closes its copy
+  f.Write(c, 0, 40, 130, 11);
+  f.stitch.OnData(backend, Direction::kIngress, Chunk(0, 40, 131, 31));
+  f.Write(c, 40, 30, 1000, 11);
+  f.stitch.OnData(backend, Direction::kIngress, Chunk(40, 30, 1001, 31));
+  std::vector<Span> spans = f.Emit({}, {Pg(backend, 40, 0, 31, 1001, 1020), Pg(c, 40, 0, 11, 1000, 1030)});
+  ExpectChild(spans[0], spans[1]);
+}
+
+TEST(ConnStitch, ForkedSocketAfterTheOpenerMovedBytesIsNotAligned) {
+  Fixture f;
+  ConnInfo c = Info(kClientPid, 3, Role::kClient, 42000, 5432);
+  ConnInfo accepted = Info(kServerPid, 9, Role::kServer, 5432, 42000);
+  ConnInfo child = Info(kServerPid + 1, 9, Role::kServer, 5432, 42000);
+  f.Open(c, 100);
+  f.Open(accepted, 105);
+  f.Write(c, 0, 40, 130, 11);
+  f.stitch.OnData(accepted, Direction::kIngress, Chunk(0, 40, 131, 21));  // the opener read first
+  f.Write(c, 40, 30, 1000, 11);
+  f.stitch.OnData(child, Direction::kIngress, Chunk(0, 30, 1001, 31));  // the child's own count
+  std::vector<Span> spans = f.Emit({}, {Pg(child, 0, 0, 31, 1001, 1020), Pg(c, 40, 0, 11, 1000, 1030)});
+  EXPECT_EQ(Source(spans[0]), "none");
+  EXPECT_NE(spans[0].trace_id, spans[1].trace_id);
+}
+
 }  // namespace
 }  // namespace sonde
