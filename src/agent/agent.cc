@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -299,6 +300,10 @@ int RunAgent(const Config& initial_cfg) {
   Resources resources(&traced, HostName());
   ThreadLinks thread_links(&ids);
   ConnStitch stitch(&ids, &thread_links);  // same-host client/server pairs (conn_stitch.h)
+  stitch.SetNetnsLookup([](uint32_t pid) -> uint64_t {
+    struct stat st;
+    return stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 ? st.st_ino : 0;
+  });
   for (uint32_t pid : traced.pids()) resources.Get(pid);
   // Which requests make spans (excluded paths make none) and which spans are
   // exported (head sampling and keep-rules); see src/sampling/.

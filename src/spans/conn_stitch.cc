@@ -91,6 +91,8 @@ void ConnStitch::OnOpen(const ConnInfo& conn, uint64_t ts_ns) {
   c.peer_port = conn.peer_port;
   c.open_ns = c.last_ns = ts_ns;
   c.tls = conn.tls;
+  c.loopback = conn.local_addr.rfind("127.", 0) == 0 || conn.local_addr == "::1";
+  c.netns = NetnsOf(conn.key.pid);
   by_tuple_.emplace(TupleKey(c.local_addr, c.local_port, c.peer_addr, c.peer_port), conn.key);
 }
 
@@ -120,7 +122,23 @@ void ConnStitch::OnClose(const ConnKey& key, uint64_t ts_ns) {
   if (it != conns_.end() && it->second.close_ns == 0) it->second.close_ns = std::max<uint64_t>(ts_ns, 1);
 }
 
+uint64_t ConnStitch::NetnsOf(uint32_t pid) {
+  if (!netns_lookup_) return 0;
+  auto it = netns_by_pid_.find(pid);
+  if (it != netns_by_pid_.end()) return it->second;
+  if (netns_by_pid_.size() >= opts_.max_connections) netns_by_pid_.clear();  // a bound, rarely reached
+  return netns_by_pid_[pid] = netns_lookup_(pid);
+}
+
+bool ConnStitch::SameNet(const Conn& a, const Conn& b) {
+  // Loopback never leaves its namespace; other addresses cross namespaces
+  // (pod to pod) with the same tuple at both ends.
+  if (!a.loopback || a.netns == 0 || b.netns == 0) return true;
+  return a.netns == b.netns;
+}
+
 void ConnStitch::OnProcessExit(uint32_t pid, uint64_t ts_ns) {
+  netns_by_pid_.erase(pid);
   for (auto it = conns_.lower_bound(ConnKey{pid, 0, INT32_MIN, 0}); it != conns_.end() && it->first.pid == pid; ++it)
     if (it->second.close_ns == 0) it->second.close_ns = std::max<uint64_t>(ts_ns, 1);
 }
@@ -135,7 +153,9 @@ ConnStitch::Conn* ConnStitch::Inherit(const ConnInfo& conn, const DataChunk& chu
   for (auto t = b; t != e; ++t) {
     auto o = conns_.find(t->second);
     if (o == conns_.end() || o->first.pid == conn.key.pid) continue;
-    if (o->second.moved || o->second.close_ns != 0 && o->second.close_ns + opts_.keep_closed_ns < chunk.ts_ns) continue;
+    if (o->second.netns != 0 && NetnsOf(conn.key.pid) != 0 && o->second.netns != NetnsOf(conn.key.pid)) continue;
+    if (o->second.moved || (o->second.close_ns != 0 && o->second.close_ns + opts_.keep_closed_ns < chunk.ts_ns))
+      continue;
     if (opener != by_tuple_.end()) return nullptr;  // two candidates: not provable
     opener = t;
   }
@@ -164,6 +184,7 @@ ConnStitch::Peer ConnStitch::FindClient(const ConnInfo& server, const Conn* serv
       const Conn& cl = c->second;
       if (cl.close_ns != 0 && cl.close_ns < server_rec->open_ns) continue;
       if (server_rec->close_ns != 0 && server_rec->close_ns < cl.open_ns) continue;
+      if (!SameNet(*server_rec, cl)) continue;
     }
     *out = it->second;
     ++n;
@@ -179,6 +200,7 @@ bool ConnStitch::HasServer(const Conn& client) {
     const Conn& sv = s->second;
     if (sv.close_ns != 0 && sv.close_ns < client.open_ns) continue;
     if (client.close_ns != 0 && client.close_ns < sv.open_ns) continue;
+    if (!SameNet(client, sv)) continue;
     return true;
   }
   return false;
@@ -394,8 +416,12 @@ ThreadLinks::Linked ConnStitch::Link(const Message& m, uint32_t tid, uint64_t st
 void ConnStitch::Expire(uint64_t now_ns) {
   last_ns_ = std::max(last_ns_, now_ns);
   for (auto it = reserved_.begin(); it != reserved_.end();) {
-    if (now_ns > it->second.created_ns + opts_.keep_reserved_ns) {
-      if (it->second.server_bound && !it->second.client_built) ++stats_.expired;
+    const Reserved& r = it->second;
+    // A CLIENT span's recorded identity only waits for a server read that
+    // was captured a little late; one a server took is done.
+    const uint64_t keep = r.client_built ? (r.server_bound ? 0 : opts_.keep_noted_ns) : opts_.keep_reserved_ns;
+    if (now_ns > r.created_ns + keep) {
+      if (r.server_bound && !r.client_built) ++stats_.expired;
       it = reserved_.erase(it);
     } else {
       ++it;

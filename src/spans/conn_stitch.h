@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -64,6 +65,7 @@ struct ConnStitchOptions {
   uint64_t keep_closed_ns = 30'000'000'000ull;
   uint64_t keep_idle_ns = 600'000'000'000ull;
   uint64_t keep_reserved_ns = 60'000'000'000ull;
+  uint64_t keep_noted_ns = 5'000'000'000ull;  // a CLIENT span's identity no server took yet
 };
 
 // A request's name on its connection, the same at both ends.
@@ -78,6 +80,12 @@ RequestKey RequestKeyOf(const Message& m);
 class ConnStitch {
  public:
   ConnStitch(IdGenerator* ids, ThreadLinks* links, ConnStitchOptions opts = {});
+
+  // How to tell a process's network namespace (an inode number; 0 when
+  // unknown). With it, loopback connections pair only within one namespace
+  // (the same 127.0.0.1 ports can exist in two containers at once). Asked
+  // once per process, the answer kept until the process exits.
+  void SetNetnsLookup(std::function<uint64_t(uint32_t pid)> f) { netns_lookup_ = std::move(f); }
 
   // Capture events of traced processes, in ring buffer order.
   void OnOpen(const ConnInfo& conn, uint64_t ts_ns);
@@ -135,6 +143,8 @@ class ConnStitch {
     uint64_t last_ns = 0;
     bool tls = false;
     bool moved = false;  // a data event was seen
+    bool loopback = false;
+    uint64_t netns = 0;  // 0: unknown
     std::vector<Segment> egress;  // ring of recent client writes
     size_t next_seg = 0;
   };
@@ -185,6 +195,9 @@ class ConnStitch {
   // *has_peer tells whether a client end is here at all.
   Reserved* Decide(const ConnInfo& server, const RequestKey& key, uint64_t now_ns, bool* has_peer);
   void Record(const ConnKey& server, const RequestKey& key, const Reserved* parent, uint64_t now_ns);
+  uint64_t NetnsOf(uint32_t pid);
+  // Both ends can be the two ends of one connection, as far as namespaces tell.
+  static bool SameNet(const Conn& a, const Conn& b);
   static std::string TupleKey(const std::string& a, uint16_t ap, const std::string& b, uint16_t bp);
 
   IdGenerator* ids_;
@@ -195,6 +208,8 @@ class ConnStitch {
   std::unordered_map<ResKey, Reserved, ResKeyHash> reserved_;  // by CLIENT connection
   std::unordered_map<ResKey, Decision, ResKeyHash> decided_;   // by SERVER connection
   uint64_t last_ns_ = 0;
+  std::function<uint64_t(uint32_t)> netns_lookup_;
+  std::unordered_map<uint32_t, uint64_t> netns_by_pid_;
   ConnStitchStats stats_;
 };
 

@@ -338,6 +338,50 @@ TEST(ConnStitch, TwoLiveClientsWithTheTupleAreAmbiguous) {
   EXPECT_EQ(f.stitch.stats().ambiguous, 1u);
 }
 
+TEST(ConnStitch, LoopbackPairsOnlyWithinOneNetworkNamespace) {
+  // Two containers, each with its own 127.0.0.1:40000 -> 127.0.0.1:8080.
+  Fixture f;
+  f.stitch.SetNetnsLookup([](uint32_t pid) -> uint64_t { return pid == kClientPid + 1 ? 2 : 1; });
+  ConnInfo other = Info(kClientPid + 1, 3, Role::kClient, 40000, 8080);
+  f.Open(ClientConn(3), 100);
+  f.Open(other, 100);
+  f.Open(ServerConn(), 110);
+  f.Write(ClientConn(3), 0, 80, 1000, 11);
+  f.Write(other, 0, 80, 1000, 12);
+  Message sm = Http(ServerConn(), 0, 21, 1010, 1100);
+  Span server = f.Emit({StartOf(sm)}, {sm})[0];
+  Span client = f.Emit({}, {Http(ClientConn(3), 0, 11, 1000, 1150)})[0];
+  ExpectChild(server, client);
+  EXPECT_EQ(f.stitch.stats().ambiguous, 0u);
+}
+
+TEST(ConnStitch, LoopbackInAnotherNamespaceAloneIsNoPeer) {
+  Fixture f;
+  f.stitch.SetNetnsLookup([](uint32_t pid) -> uint64_t { return pid; });
+  f.Open(ClientConn(), 100);
+  f.Open(ServerConn(), 110);
+  f.Write(ClientConn(), 0, 80, 1000, 11);
+  Message sm = Http(ServerConn(), 0, 21, 1010, 1100);
+  Span server = f.Emit({StartOf(sm)}, {sm})[0];
+  EXPECT_EQ(Source(server), "none");
+}
+
+TEST(ConnStitch, PodAddressesPairAcrossNamespaces) {
+  Fixture f;
+  f.stitch.SetNetnsLookup([](uint32_t pid) -> uint64_t { return pid; });
+  ConnInfo c = Info(kClientPid, 3, Role::kClient, 40000, 8080, "10.1.0.5");
+  c.peer_addr = "10.1.0.6";
+  ConnInfo s = Info(kServerPid, 7, Role::kServer, 8080, 40000, "10.1.0.6");
+  s.peer_addr = "10.1.0.5";
+  f.Open(c, 100);
+  f.Open(s, 110);
+  f.Write(c, 0, 80, 1000, 11);
+  Message sm = Http(s, 0, 21, 1010, 1100);
+  Span server = f.Emit({StartOf(sm)}, {sm})[0];
+  Span client = f.Emit({}, {Http(c, 0, 11, 1000, 1150)})[0];
+  ExpectChild(server, client);
+}
+
 TEST(ConnStitch, EarlierConnectionWithTheSamePortsIsNotAPeer) {
   Fixture f;
   f.Open(ClientConn(3), 100);
