@@ -57,6 +57,7 @@ bool ConnStitch::ConnKeyLess::operator()(const ConnKey& a, const ConnKey& b) con
 ConnStitch::ConnStitch(IdGenerator* ids, ThreadLinks* links, ConnStitchOptions opts)
     : ids_(ids), links_(links), opts_(opts) {
   if (opts_.segments_per_connection == 0) opts_.segments_per_connection = 1;
+  opts_.max_segments_per_connection = std::max(opts_.max_segments_per_connection, opts_.segments_per_connection);
 }
 
 std::string ConnStitch::TupleKey(const std::string& a, uint16_t ap, const std::string& b, uint16_t bp) {
@@ -108,13 +109,25 @@ void ConnStitch::OnData(const ConnInfo& conn, Direction dir, const DataChunk& ch
   if (c.tls || c.role != Role::kClient || dir != Direction::kEgress) return;
   const uint64_t len = std::max<uint64_t>(chunk.total_len, chunk.data.size());
   if (len == 0) return;
-  Segment s{chunk.pos, len, chunk.ts_ns, chunk.tid};
-  if (c.egress.size() < opts_.segments_per_connection) {
-    c.egress.push_back(s);
-  } else {
-    c.egress[c.next_seg] = s;
-    c.next_seg = (c.next_seg + 1) % c.egress.size();
+  c.egress.push_back(Segment{chunk.pos, len, chunk.ts_ns, chunk.tid});
+  while (c.egress.size() > opts_.segments_per_connection &&
+         (c.egress.size() > opts_.max_segments_per_connection ||
+          c.egress.front().ts_ns + opts_.segments_window_ns < chunk.ts_ns))
+    c.egress.pop_front();
+}
+
+const ConnStitch::Segment* ConnStitch::SegmentAt(const Conn& c, uint64_t pos) {
+  // Positions grow with capture order, except for writes of two threads
+  // racing on one socket: search by position, then look around.
+  auto it = std::upper_bound(c.egress.begin(), c.egress.end(), pos,
+                             [](uint64_t p, const Segment& s) { return p < s.pos; });
+  for (auto k = it; k != c.egress.begin() && std::distance(k, it) < 4;) {
+    --k;
+    if (k->pos <= pos && pos < k->pos + k->len) return &*k;
   }
+  for (const Segment& s : c.egress)
+    if (s.pos <= pos && pos < s.pos + s.len) return &s;
+  return nullptr;
 }
 
 void ConnStitch::OnClose(const ConnKey& key, uint64_t ts_ns) {
@@ -231,7 +244,7 @@ ConnStitch::Reserved* ConnStitch::Decide(const ConnInfo& server, const RequestKe
   auto found = reserved_.find(rk);
   if (found != reserved_.end()) {
     Reserved& r = found->second;
-    if (r.server_bound || (key.stream_id != 0 && r.stream_id != 0 && r.stream_id != key.stream_id)) {
+    if (r.refused || r.server_bound || (key.stream_id != 0 && r.stream_id != 0 && r.stream_id != key.stream_id)) {
       ++stats_.ambiguous;
       return nullptr;
     }
@@ -241,11 +254,15 @@ ConnStitch::Reserved* ConnStitch::Decide(const ConnInfo& server, const RequestKe
   }
   // The client's write that carried the request's first byte: its thread
   // and time are the CLIENT span's, so ThreadLinks can name its parent now.
-  const Segment* seg = nullptr;
-  for (const Segment& s : cc.egress)
-    if (s.pos <= key.pos && key.pos < s.pos + s.len) seg = &s;
+  const Segment* seg = SegmentAt(cc, key.pos);
   if (seg == nullptr) {
     ++stats_.no_client_bytes;
+    // Its CLIENT span, built later, need not record its identity.
+    if (reserved_.size() < opts_.max_reservations) {
+      Reserved& r = reserved_[rk];
+      r.refused = r.server_bound = true;
+      r.created_ns = now_ns;
+    }
     return nullptr;
   }
   if (reserved_.size() >= opts_.max_reservations) {
@@ -357,7 +374,8 @@ ConnStitch::Result ConnStitch::AdoptClient(const Message& m, Span* span) {
   auto it = reserved_.find(rk);
   if (it == reserved_.end()) return {};
   Reserved& r = it->second;
-  if (r.client_built || (key.stream_id != 0 && r.stream_id != 0 && r.stream_id != key.stream_id)) return {};
+  if (r.refused || r.client_built || (key.stream_id != 0 && r.stream_id != 0 && r.stream_id != key.stream_id))
+    return {};
   span->trace_id = r.trace_id;
   span->span_id = r.span_id;
   span->parent_span_id = r.parent_id;
@@ -377,6 +395,7 @@ void ConnStitch::NoteClient(const Message& m, const Span& span) {
   // Built before its server decided (the server's read was captured
   // later): remember what this span is, for that server.
   if (c == conns_.end() || c->second.tls || !HasServer(c->second)) return;
+  if (reserved_.count(ResKey{m.conn.key, key.pos, key.part})) return;  // decided already
   if (reserved_.size() >= opts_.max_reservations) {
     ++stats_.dropped;
     return;
@@ -419,9 +438,11 @@ void ConnStitch::Expire(uint64_t now_ns) {
     const Reserved& r = it->second;
     // A CLIENT span's recorded identity only waits for a server read that
     // was captured a little late; one a server took is done.
-    const uint64_t keep = r.client_built ? (r.server_bound ? 0 : opts_.keep_noted_ns) : opts_.keep_reserved_ns;
+    const uint64_t keep = r.refused        ? opts_.keep_noted_ns
+                          : r.client_built ? (r.server_bound ? 0 : opts_.keep_noted_ns)
+                                           : opts_.keep_reserved_ns;
     if (now_ns > r.created_ns + keep) {
-      if (r.server_bound && !r.client_built) ++stats_.expired;
+      if (r.server_bound && !r.client_built && !r.refused) ++stats_.expired;
       it = reserved_.erase(it);
     } else {
       ++it;

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -61,7 +62,13 @@ struct ConnStitchStats {
 struct ConnStitchOptions {
   size_t max_connections = 16384;
   size_t max_reservations = 65536;
-  size_t segments_per_connection = 32;  // recent client writes kept per connection
+  // Client writes kept per connection: every one of the last
+  // `segments_window_ns` (the server side decides when the agent drains its
+  // batch, and a busy connection makes many writes per batch), else the
+  // last `segments_per_connection`; never more than `max_segments_per_connection`.
+  size_t segments_per_connection = 32;
+  uint64_t segments_window_ns = 500'000'000ull;
+  size_t max_segments_per_connection = 65536;
   uint64_t keep_closed_ns = 30'000'000'000ull;
   uint64_t keep_idle_ns = 600'000'000'000ull;
   uint64_t keep_reserved_ns = 60'000'000'000ull;
@@ -145,8 +152,7 @@ class ConnStitch {
     bool moved = false;  // a data event was seen
     bool loopback = false;
     uint64_t netns = 0;  // 0: unknown
-    std::vector<Segment> egress;  // ring of recent client writes
-    size_t next_seg = 0;
+    std::deque<Segment> egress;  // recent client writes, in capture order
   };
   struct ConnKeyLess {
     bool operator()(const ConnKey& a, const ConnKey& b) const;
@@ -161,6 +167,7 @@ class ConnStitch {
     bool thread_linked = false;
     uint32_t stream_id = 0;
     bool server_bound = false;  // a SERVER request took it as parent
+    bool refused = false;       // the SERVER request was decided unstitched: nothing to record
     bool client_built = false;  // the CLIENT span was built with it
     uint64_t created_ns = 0;
   };
@@ -187,6 +194,8 @@ class ConnStitch {
   Peer FindClient(const ConnInfo& server, const Conn* server_rec, ConnKey* out);
   // The SERVER connection at the other end of a CLIENT connection exists.
   bool HasServer(const Conn& client);
+  // The client write that carried the byte at `pos`.
+  static const Segment* SegmentAt(const Conn& c, uint64_t pos);
   // A socket first seen through data in one process that another process
   // opened (accepted, then forked: a PostgreSQL backend) continues that
   // record when the opener moved no byte and this is the stream's start.

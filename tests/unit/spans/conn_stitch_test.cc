@@ -314,6 +314,41 @@ TEST(ConnStitch, ServerJoinedMidStreamIsNotStitched) {
   EXPECT_EQ(f.stitch.stats().not_aligned, 1u);
 }
 
+TEST(ConnStitch, ABusyConnectionsWritesOfOneBatchAreAllKept) {
+  // 500 keep-alive requests captured before the agent drains them: the
+  // server's decisions come after all the writes.
+  Fixture f;
+  f.Open(ClientConn(), 100);
+  f.Open(ServerConn(), 110);
+  std::vector<Message> msgs;
+  std::vector<RequestStart> starts;
+  for (int i = 0; i < 500; ++i) {
+    const uint64_t t = 1000 + i * 100;
+    f.Write(ClientConn(), i * 50, 50, t, 11);
+    msgs.push_back(Http(ServerConn(), i * 50, 21, t + 10, t + 50));
+    starts.push_back(StartOf(msgs.back()));
+  }
+  for (int i = 0; i < 500; ++i) msgs.push_back(Http(ClientConn(), i * 50, 11, 1000 + i * 100, 1000 + i * 100 + 60));
+  std::vector<Span> spans = f.Emit(starts, msgs);
+  for (int i = 0; i < 500; ++i) ExpectChild(spans[i], spans[500 + i]);
+  EXPECT_EQ(f.stitch.stats().no_client_bytes, 0u);
+  EXPECT_EQ(f.stitch.reservations(), 0u);
+}
+
+TEST(ConnStitch, OldWritesBeyondTheWindowAreForgotten) {
+  Fixture f;
+  f.Open(ClientConn(), 100);
+  f.Open(ServerConn(), 110);
+  for (int i = 0; i < 100; ++i) f.Write(ClientConn(), i * 50, 50, 1000 + i * 1'000'000'000ull, 11);
+  Message sm = Http(ServerConn(), 0, 21, 1010, 1100);
+  Span server = f.Emit({StartOf(sm)}, {sm})[0];
+  EXPECT_EQ(Source(server), "none");
+  EXPECT_EQ(f.stitch.stats().no_client_bytes, 1u);
+  // Its CLIENT span is built as usual, and nothing is kept for it.
+  Span client = f.Emit({}, {Http(ClientConn(), 0, 11, 1000, 1150)})[0];
+  EXPECT_EQ(Source(client), "none");
+}
+
 TEST(ConnStitch, UnseenClientBytesAreNotGuessed) {
   Fixture f;
   f.Open(ClientConn(), 100);
