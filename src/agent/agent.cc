@@ -1,6 +1,7 @@
 #include "agent/agent.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -33,6 +34,7 @@
 #include "loader/tls_probes.h"
 #include "spans/span_builder.h"
 #include "spans/thread_links.h"
+#include "spans/conn_stitch.h"
 #include "spans/id_generator.h"
 #include "spans/resource.h"
 #include "sampling/excluded_paths.h"
@@ -297,6 +299,11 @@ int RunAgent(const Config& initial_cfg) {
   auto builder = std::make_unique<SpanBuilder>(MakeSpanOptions(cfg), &ids, mono_to_unix);
   Resources resources(&traced, HostName());
   ThreadLinks thread_links(&ids);
+  ConnStitch stitch(&ids, &thread_links);  // same-host client/server pairs (conn_stitch.h)
+  stitch.SetNetnsLookup([](uint32_t pid) -> uint64_t {
+    struct stat st;
+    return stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 ? st.st_ino : 0;
+  });
   for (uint32_t pid : traced.pids()) resources.Get(pid);
   // Which requests make spans (excluded paths make none) and which spans are
   // exported (head sampling and keep-rules); see src/sampling/.
@@ -340,11 +347,15 @@ int RunAgent(const Config& initial_cfg) {
     events_captured->Add();
     switch (ev.kind) {
       case EventKind::kData:
-        if (traced.IsTraced(ev.conn.key.pid)) tracker.OnData(ev.conn, ev.dir, ev.chunk);
+        if (traced.IsTraced(ev.conn.key.pid)) {
+          tracker.OnData(ev.conn, ev.dir, ev.chunk);
+          stitch.OnData(ev.conn, ev.dir, ev.chunk);
+        }
         break;
       case EventKind::kOpen:
         if (traced.IsTraced(ev.conn.key.pid)) {
           tracker.OnOpen(ev.conn, ev.ts_ns);
+          stitch.OnOpen(ev.conn, ev.ts_ns);
           // Read the process's resource while it exists: a client may exit
           // before its spans are built.
           resources.Get(ev.conn.key.pid);
@@ -352,6 +363,7 @@ int RunAgent(const Config& initial_cfg) {
         break;
       case EventKind::kClose:
         tracker.OnClose(ev.conn.key, ev.ts_ns);
+        stitch.OnClose(ev.conn.key, ev.ts_ns);
         break;
       case EventKind::kExec:
         resources.Forget(ev.pid);
@@ -373,6 +385,7 @@ int RunAgent(const Config& initial_cfg) {
         break;
       case EventKind::kExit:
         tracker.OnProcessExit(ev.pid, ev.ts_ns);
+        stitch.OnProcessExit(ev.pid, ev.ts_ns);
         traced.OnExit(ev.pid);
         if (tls) tls->Forget(ev.pid);
         break;
@@ -401,6 +414,11 @@ int RunAgent(const Config& initial_cfg) {
       MessageTiming t = TimingOf(m);
       thread_links.OnServerDone(m.conn.key, t.tid, t.start_ns, t.end_ns);
     }
+    // Servers whose client is traced here join its trace; decided before any
+    // span of the batch is built (conn_stitch.h).
+    for (const RequestStart& r : starts) stitch.OnServerRequest(r);
+    for (const Message& m : msgs)
+      if (m.conn.role == Role::kServer && !excluded->Excludes(m)) stitch.PrepareServer(m);
     for (const Message& m : msgs) {
       if (excluded->Excludes(m)) {  // health checks, scrapes: no span, no RED data point
         spans_excluded->Add();
@@ -408,7 +426,7 @@ int RunAgent(const Config& initial_cfg) {
       }
       Span s = builder->Build(m, resources.Get(m.conn.key.pid));
       MessageTiming t = TimingOf(m);
-      ThreadLinks::Linked link = thread_links.Apply(m, t.tid, t.start_ns, &s);
+      ThreadLinks::Linked link = stitch.Link(m, t.tid, t.start_ns, &s);  // ThreadLinks::Apply, and stitching
       red.Record(s);  // RED metrics see every span, before any sampling
       spans_created->Add();
       ++spans_made;
@@ -444,6 +462,7 @@ int RunAgent(const Config& initial_cfg) {
     if (now - last_expire > 1000000000ull) {
       tracker.Expire(now);
       thread_links.Expire(now);
+      stitch.Expire(now);
       traced.Tick();
       tls_tick();
       feed_kernel_counters();
@@ -495,6 +514,13 @@ int RunAgent(const Config& initial_cfg) {
       es.dropped_queue_full, es.export_failed_spans, es.dropped_shutdown, d.ringbuf_full, d.truncated_events,
       d.truncated_bytes, d.conn_map_full, d.args_map_full, d.iov_limit, d.read_failed, d.tls_unbound, ts.resyncs,
       ts.gaps, ts.bytes_skipped, ts.non_http_connections, ts.tls_connections);
+  const ConnStitchStats& cs = stitch.stats();
+  if (cs.stitched || cs.not_aligned || cs.ambiguous || cs.no_client_bytes)
+    spdlog::info("same-host stitching: {} server requests joined their client's trace ({} client spans adopted "
+                 "their reserved identity); not stitched: {} traceparent, {} not seen from the open or TLS, "
+                 "{} ambiguous, {} client bytes not seen; {} reservations expired, {} dropped",
+                 cs.stitched, cs.adopted, cs.header_wins, cs.not_aligned, cs.ambiguous, cs.no_client_bytes,
+                 cs.expired, cs.dropped);
   SamplingStats ss = sampler.stats();
   if (ss.sampled != spans_made || spans_excluded->value())
     spdlog::info("sampling: {} spans passed the head sampler, {} kept by keep-rules (errors {}, latency {}), "

@@ -29,6 +29,11 @@ struct HttpRequest {
   uint64_t start_ns = 0;     // monotonic ts of the first byte
   uint64_t end_ns = 0;       // monotonic ts of the last byte
   uint32_t tid = 0;          // thread that moved the first byte
+  // Stream position (in the request direction) of the first byte: of the
+  // request line for HTTP/1, of the HEADERS frame for HTTP/2. The same bytes
+  // have the same position at both ends when both were seen from the
+  // connection's open (src/spans/conn_stitch.h).
+  uint64_t pos = 0;
 };
 
 struct HttpResponse {
@@ -83,6 +88,7 @@ struct RequestStart {
   uint32_t tid = 0;       // the thread that read the request's first byte
   uint64_t start_ns = 0;  // HttpRequest::start_ns of the same request
   HeaderList trace_headers;  // its traceparent / tracestate fields
+  uint64_t pos = 0;       // HttpRequest::pos of the same request
 };
 
 struct Message {

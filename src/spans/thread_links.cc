@@ -49,6 +49,7 @@ void ThreadLinks::OnServerRequest(const RequestStart& r) {
     e.id.parent_id = in->parent_id;
     e.id.trace_state = std::move(in->trace_state);
     e.id.flags = in->flags;
+    e.id.flags_known = true;
   } else {
     e.id.trace_id = ids_->NewTraceId();
   }
@@ -86,27 +87,40 @@ ThreadLinks::Linked ThreadLinks::Apply(const Message& m, uint32_t tid, uint64_t 
   // left alone.
   for (const Attribute& a : span->attributes)
     if (a.key == "sonde.parent.source" && a.value != AttrValue(std::string(kParentSourceNone))) return {};
-  const ThreadKey key{m.conn.key.pid, tid};
+  std::optional<Parent> p = ParentOf(m.conn.key.pid, tid, start_ns);
+  if (!p) return {};
+  span->trace_id = p->trace_id;
+  span->parent_span_id = p->span_id;
+  span->trace_state = std::move(p->trace_state);
+  SetAttr(span, "sonde.parent.source", kParentSourceThread);
+  return Linked{true, p->sampled};
+}
+
+std::optional<ThreadLinks::Parent> ThreadLinks::ParentOf(uint32_t pid, uint32_t tid, uint64_t start_ns) {
+  const ThreadKey key{pid, tid};
   int candidates = 0;
   const Entry* found = Covering(key, start_ns, &candidates);
   if (candidates > 1) {
     ++stats_.ambiguous;
-    return {};
+    return std::nullopt;
   }
   if (!found) {
     found = Inherited(key, start_ns);
-    if (!found) return {};
+    if (!found) return std::nullopt;
     ++stats_.inherited;
   }
-  span->trace_id = found->id.trace_id;
-  span->parent_span_id = found->id.span_id;
-  span->trace_state = found->id.trace_state;
-  SetAttr(span, "sonde.parent.source", kParentSourceThread);
   ++stats_.linked;
-  Linked out;
-  out.parent_linked = true;
-  if (!IsZero(found->id.parent_id)) out.parent_sampled = (found->id.flags & kTraceFlagSampled) != 0;
-  return out;
+  Parent p;
+  p.trace_id = found->id.trace_id;
+  p.span_id = found->id.span_id;
+  p.trace_state = found->id.trace_state;
+  if (found->id.flags_known) p.sampled = (found->id.flags & kTraceFlagSampled) != 0;
+  return p;
+}
+
+ServerIdentity* ThreadLinks::IdentityOf(const ConnKey& conn, uint32_t tid, uint64_t start_ns) {
+  Entry* e = Find(conn, tid, start_ns);
+  return e ? &e->id : nullptr;
 }
 
 const ThreadLinks::Entry* ThreadLinks::Covering(const ThreadKey& key, uint64_t t_ns, int* candidates) const {

@@ -45,6 +45,7 @@ struct ServerIdentity {
   SpanId parent_id{};       // zero: a new trace
   std::string trace_state;  // of the incoming traceparent
   uint8_t flags = 0;
+  bool flags_known = false;  // flags came from a parent (a traceparent, or a stitched CLIENT span)
 };
 
 // The thread that sent or received a message's request, and when the
@@ -83,6 +84,20 @@ class ThreadLinks {
   Linked Apply(const Message& m, uint32_t tid, uint64_t start_ns, Span* span);
   // Thread `creator` of process `pid` created thread `created` at `ts_ns`.
   void OnThreadCreated(uint32_t pid, uint32_t creator, uint32_t created, uint64_t ts_ns);
+
+  // The request a CLIENT call started at `start_ns` on thread (pid, tid)
+  // would take as parent (the rule of Apply), for deciding a CLIENT span's
+  // identity before it is built (src/spans/conn_stitch.h). Counts like Apply.
+  struct Parent {
+    TraceId trace_id{};
+    SpanId span_id{};
+    std::string trace_state;
+    std::optional<bool> sampled;  // known when the request carried a traceparent
+  };
+  std::optional<Parent> ParentOf(uint32_t pid, uint32_t tid, uint64_t start_ns);
+  // The identity chosen for a SERVER request at OnServerRequest, to be
+  // changed before anything links to it; nullptr when not known.
+  ServerIdentity* IdentityOf(const ConnKey& conn, uint32_t tid, uint64_t start_ns);
   // Forgets requests that ended (or started) long before `now_ns`.
   void Expire(uint64_t now_ns);
 

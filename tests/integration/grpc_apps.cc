@@ -160,6 +160,10 @@ void ExpectEchoSpans(const std::vector<ReceivedSpan>& spans, int kind, const std
       EXPECT_EQ(s.trace_id, kEchoTraceId);
       EXPECT_EQ(s.parent_span_id, kEchoParentId);
       EXPECT_EQ(s.Attr("sonde.parent.source"), "header");
+    } else if (server && s.Attr("sonde.parent.source") == "connection") {
+      // Its client is traced too: the CLIENT span is the parent
+      // (stitch_test.cc checks which).
+      EXPECT_FALSE(s.parent_span_id.empty());
     } else {
       // A CLIENT span's outgoing traceparent was written by the traced process
       // itself: it is not the span's parent.

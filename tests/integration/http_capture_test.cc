@@ -44,7 +44,8 @@ TEST_F(SondeTest, PythonHttpServerAndCurlKeepAlive) {
   EXPECT_EQ(items->resource.at("telemetry.sdk.name"), "sonde");
   EXPECT_EQ(items->resource.at("telemetry.sdk.language"), "python");
   EXPECT_EQ(items->resource.at("service.name"), "http_server");
-  EXPECT_TRUE(items->parent_span_id.empty());
+  // curl is traced too: its CLIENT span is the parent (checked below).
+  EXPECT_EQ(items->Attr("sonde.parent.source"), "connection");
 
   const ReceivedSpan* missing = OneNamed(server_spans, "GET /missing");
   ASSERT_NE(missing, nullptr);
@@ -73,6 +74,18 @@ TEST_F(SondeTest, PythonHttpServerAndCurlKeepAlive) {
   EXPECT_EQ(cmissing->IntAttr("server.port"), port);
   EXPECT_EQ(cmissing->IntAttr("network.peer.port"), port);
   for (auto& s : client_spans) ExpectInside(s, t0, t1);
+  // Both ends traced: each SERVER span is the child of curl's CLIENT span
+  // for the same request (same-host stitching).
+  for (auto& s : server_spans) {
+    int parents = 0;
+    for (auto& c : client_spans)
+      if (c.span_id == s.parent_span_id) {
+        ++parents;
+        EXPECT_EQ(c.trace_id, s.trace_id);
+        EXPECT_EQ(c.Attr("url.path"), s.Attr("url.path"));
+      }
+    EXPECT_EQ(parents, 1) << s.name;
+  }
 }
 
 TEST_F(SondeTest, TraceparentFromTheClientBecomesTheServerSpansParent) {
@@ -97,11 +110,13 @@ TEST_F(SondeTest, TraceparentFromTheClientBecomesTheServerSpansParent) {
   EXPECT_EQ(by_path["/items/1"].parent_span_id, "00f067aa0ba902b7");
   EXPECT_EQ(by_path["/items/1"].trace_state, "vendor=abc");
   EXPECT_EQ(by_path["/items/1"].Attr("sonde.parent.source"), "header");
-  // Uppercase hex is invalid per W3C Trace Context: a new trace, no parent.
+  // Uppercase hex is invalid per W3C Trace Context: not a parent. The
+  // client is traced as well, so without a valid header the server span is
+  // stitched to the client's CLIENT span (stitch_test.cc).
   EXPECT_NE(by_path["/items/2"].trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
-  EXPECT_TRUE(by_path["/items/2"].parent_span_id.empty());
-  EXPECT_EQ(by_path["/items/2"].Attr("sonde.parent.source"), "none");
-  EXPECT_TRUE(by_path["/items/3"].parent_span_id.empty());
+  EXPECT_NE(by_path["/items/2"].parent_span_id, "00f067aa0ba902b7");
+  EXPECT_EQ(by_path["/items/2"].Attr("sonde.parent.source"), "connection");
+  EXPECT_EQ(by_path["/items/3"].Attr("sonde.parent.source"), "connection");
   for (const auto& r : results) ExpectInside(by_path[r.path], r.start_ns, r.end_ns);
 }
 

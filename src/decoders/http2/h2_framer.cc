@@ -115,6 +115,7 @@ bool FrameReader::StepHeader(std::string_view rest, uint64_t pos, size_t* used) 
     block_ev_.push_promise = h.type == kPushPromise;
     block_ev_.start_ts = start.ts_ns;
     block_ev_.start_tid = start.tid;
+    block_ev_.start_pos = pos;
   } else if (h.type == kContinuation && !block_open_) {
     // Its HEADERS went unseen: the fragment cannot be decoded, and the
     // table changes in it are lost.

@@ -38,6 +38,7 @@ struct HeaderBlockEvent {
   bool complete = true;
   uint64_t start_ts = 0;  // syscall that carried the first byte of the HEADERS frame
   uint32_t start_tid = 0;
+  uint64_t start_pos = 0;  // stream position of the HEADERS frame
   uint64_t end_ts = 0;  // syscall that carried the last byte of the block
 };
 

@@ -113,6 +113,7 @@ HttpExchange BuildExchange(Stream&& s, Direction request_dir) {
   req.start_ns = rq.start_ns;
   req.end_ns = rq.end_ns;
   req.tid = rq.tid;
+  req.pos = rq.pos;
   ex.request_incomplete = !rq.ended || rq.damaged;
   info.request_headers_partial = rq.partial || rq.blocks == 0;
   info.request_data_frames = rq.data_frames;

@@ -53,6 +53,7 @@ struct Half {
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;
   uint32_t tid = 0;
+  uint64_t pos = 0;  // stream position of its first HEADERS frame
   uint64_t body = 0;
   uint32_t data_frames = 0;
   GrpcCounter grpc;

@@ -165,6 +165,7 @@ void Http2Decoder::OnHeaderBlock(Direction dir, const http2::HeaderBlockEvent& b
     h.started = true;
     h.start_ns = b.start_ts;
     h.tid = b.start_tid;
+    h.pos = b.start_pos;
   }
   if (h.blocks == 0) {
     h.order = ++block_order_;

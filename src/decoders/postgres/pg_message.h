@@ -29,6 +29,11 @@ struct PgExchange {
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;
   uint32_t tid = 0;
+  // Stream position of the frontend message that began the exchange, and
+  // which statement of a multi-statement Query it is: (pos, pos_part) names
+  // one exchange of the connection.
+  uint64_t pos = 0;
+  uint32_t pos_part = 0;
   bool query_truncated = false;   // query_text is a prefix (cut at the cap, or by a capture hole)
   int64_t data_rows = 0;          // DataRow messages seen for this result (rows returned)
   bool portal_suspended = false;  // Execute stopped at its row limit (PortalSuspended): no tag

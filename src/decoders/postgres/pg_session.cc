@@ -30,6 +30,7 @@ Session::Unit& Session::NewUnit(Unit::Kind kind, const Frame& f) {
   u.synced = kind != Unit::Kind::kBatch;
   u.start_ns = f.start_ns;
   u.tid = f.tid;
+  u.pos = f.pos;
   EnforceLimits();
   return units_.back();
 }
@@ -44,6 +45,7 @@ Session::Unit& Session::OpenBatch(const Frame& f) {
     u.segment_open = true;
     u.segment_start_ns = f.start_ns;
     u.segment_tid = f.tid;
+    u.segment_pos = f.pos;
   }
   return u;
 }
@@ -100,6 +102,8 @@ void Session::OnQuery(const Frame& f) {
     e.start_ns = f.start_ns;
     e.req_end_ns = f.end_ns;
     e.tid = f.tid;
+    e.pos = f.pos;
+    e.pos_part = static_cast<uint32_t>(i);
     PushExec(units_.back(), std::move(e));
   }
   EnforceLimits();
@@ -192,6 +196,7 @@ void Session::OnExecute(const Frame& f) {
   }
   e.start_ns = u.segment_start_ns;
   e.tid = u.segment_tid;
+  e.pos = u.segment_pos;
   e.req_end_ns = f.end_ns;
   PushExec(u, std::move(e));
   EnforceLimits();
@@ -322,10 +327,15 @@ void Session::OnResult(const Frame& f, Result&& r) {
     e.extended = true;
     e.start_ns = u.start_ns;
     e.tid = u.tid;
+    e.pos = u.pos;
   } else if (u.text_lost) {
     e.extended = u.kind == Unit::Kind::kBatch;
     e.start_ns = u.last_result_ns != 0 ? u.last_result_ns : u.start_ns;
     e.tid = u.tid;
+    e.pos = u.pos;
+    // Results past the known statements share their Query's position:
+    // numbered after them so each has a key of its own.
+    e.pos_part = static_cast<uint32_t>(kMaxStatementsPerQuery) + ++u.results_past_known;
   } else {
     ++counters_->orphan_responses;
     data_rows_ = 0;
@@ -389,6 +399,8 @@ void Session::Emit(const Exec& e, const Result* r, uint64_t end_ns) {
   x.start_ns = e.start_ns;
   x.end_ns = std::max(end_ns, e.start_ns);
   x.tid = e.tid;
+  x.pos = e.pos;
+  x.pos_part = e.pos_part;
   if (r != nullptr) {
     x.response_seen = true;
     x.command_tag = r->tag;

@@ -67,6 +67,8 @@ class Session {
     uint64_t start_ns = 0;
     uint64_t req_end_ns = 0;
     uint32_t tid = 0;
+    uint64_t pos = 0;        // of the message that began it
+    uint32_t pos_part = 0;   // its statement's index within a multi-statement Query
     size_t footprint = 0;
   };
 
@@ -83,10 +85,13 @@ class Session {
     std::string last_parse_name;
     uint64_t start_ns = 0;
     uint32_t tid = 0;
+    uint64_t pos = 0;
     uint64_t segment_start_ns = 0;  // batch: first message after the previous Execute
     uint32_t segment_tid = 0;
+    uint64_t segment_pos = 0;
     bool segment_open = false;
     uint64_t last_result_ns = 0;
+    uint32_t results_past_known = 0;
   };
 
   struct Portal {

@@ -103,6 +103,7 @@ bool MessageStream::StepHeader(std::string_view rest, uint64_t pos, const ChunkM
       cur_.type = rest[0];
       cur_.start_ns = first.ts_ns;
       cur_.tid = first.tid;
+      cur_.pos = pos;
       *used = 1;
       Deliver({}, true, meta.ts_ns);
       return true;
@@ -132,6 +133,7 @@ bool MessageStream::StepHeader(std::string_view rest, uint64_t pos, const ChunkM
   }
   f.start_ns = first.ts_ns;
   f.tid = first.tid;
+  f.pos = pos;
   cur_ = f;
   std::string_view after = rest.substr(header);
   if (f.body_len <= keep_ && after.size() >= f.body_len) {

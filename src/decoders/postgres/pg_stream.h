@@ -33,6 +33,7 @@ struct Frame {
   uint64_t start_ns = 0;    // ts of the chunk carrying the first byte
   uint64_t end_ns = 0;      // ts of the chunk carrying the last byte
   uint32_t tid = 0;
+  uint64_t pos = 0;         // stream position of the first byte
 };
 
 // Receives what a MessageStream produces. Implemented by the decoder.

@@ -23,6 +23,7 @@ struct RedisCommand {
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;
   uint32_t tid = 0;
+  uint64_t pos = 0;  // stream position of the command's first byte
 };
 
 struct RedisReply {

@@ -152,6 +152,7 @@ bool RespStream::StepInline(std::string_view rest, uint64_t pos, const ChunkMeta
   const ChunkMeta first = MetaAt(pos);
   cmd.start_ns = first.ts_ns;
   cmd.tid = first.tid;
+  cmd.pos = pos;
   cmd.end_ns = meta.ts_ns;
   sink_->OnCommand(std::move(cmd));
   return true;
@@ -165,6 +166,7 @@ void RespStream::BeginMessage(uint64_t pos) {
     cmd_ = RedisCommand{};
     cmd_.start_ns = first.ts_ns;
     cmd_.tid = first.tid;
+    cmd_.pos = pos;
   } else {
     reply_ = ReplyInfo{};
     reply_.reply.start_ns = first.ts_ns;

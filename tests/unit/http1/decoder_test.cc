@@ -310,3 +310,38 @@ TEST(Http1Decoder, UnknownRoleInferredFromResponseLine) {
 
 }  // namespace
 }  // namespace sonde::test
+
+namespace sonde::test {
+namespace {
+
+// Same-host stitching pairs the two ends by where each request starts in
+// the stream: both roles must report the same positions, and a server's
+// request starts say it too.
+TEST(Http1Decoder, RequestsCarryTheirStreamPositionAtBothEnds) {
+  const std::string r1 = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc";
+  const std::string r2 = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  for (Role role : {Role::kClient, Role::kServer}) {
+    std::vector<RequestStart> starts;
+    DecoderLimits limits;
+    limits.request_starts = &starts;
+    Feeder f(role, limits);
+    const Direction req = role == Role::kClient ? Direction::kEgress : Direction::kIngress;
+    const Direction resp = role == Role::kClient ? Direction::kIngress : Direction::kEgress;
+    f.Send(req, r1);
+    f.Send(resp, ok);
+    f.Send(req, r2);
+    f.Send(resp, ok);
+    std::vector<Message> m = f.Drain();
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(Ex(m[0]).request.pos, 0u);
+    EXPECT_EQ(Ex(m[1]).request.pos, r1.size());
+    if (role == Role::kServer) {
+      ASSERT_EQ(starts.size(), 2u);
+      EXPECT_EQ(starts[1].pos, r1.size());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sonde::test

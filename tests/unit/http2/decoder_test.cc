@@ -526,3 +526,32 @@ TEST(Http2Decoder, OversizedHeaderBlockIsCut) {
 
 }  // namespace
 }  // namespace sonde::test
+
+namespace sonde::test {
+namespace {
+
+// Same-host stitching names a stream's request by the position of its
+// HEADERS frame: both roles must report the same one.
+TEST(Http2Decoder, RequestsCarryTheirHeadersFramePositionAtBothEnds) {
+  const std::string preface = std::string(http2::kClientPreface) + Settings({{4, 65535}});
+  for (Role role : {Role::kClient, Role::kServer}) {
+    Feeder f(role);
+    Conversation c;
+    f.FromClient(preface);
+    f.FromServer(Settings({{3, 100}}));
+    const std::string r1 = c.Request(1, GrpcRequest("/pkg.Svc/A"), false) + Data(1, GrpcMessage("a"), true);
+    const std::string r3 = c.Request(3, GrpcRequest("/pkg.Svc/B"), false) + Data(3, GrpcMessage("b"), true);
+    f.FromClient(r1 + r3);  // two streams in one write
+    f.FromServer(c.Reply(3));
+    f.FromServer(c.Reply(1));
+    std::vector<Message> m = f.Drain();
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(Ex(m[0]).h2->stream_id, 3u);
+    EXPECT_EQ(Ex(m[0]).request.pos, preface.size() + r1.size());
+    EXPECT_EQ(Ex(m[1]).h2->stream_id, 1u);
+    EXPECT_EQ(Ex(m[1]).request.pos, preface.size());
+  }
+}
+
+}  // namespace
+}  // namespace sonde::test

@@ -452,3 +452,37 @@ TEST(PgDecoder, InferVerdicts) {
 
 }  // namespace
 }  // namespace sonde::test
+
+namespace sonde::test {
+namespace {
+
+using namespace wire;  // NOLINT
+
+// Same-host stitching names an exchange by the position of the message that
+// began it and the statement's index in its Query: the same at both ends.
+TEST(PgDecoder, ExchangesCarryTheirStreamPositionAtBothEnds) {
+  const std::string startup = Startup({{"user", "alice"}, {"database", "shop"}});
+  const std::string multi = Query("BEGIN; SELECT 1");
+  const std::string parse = Parse("", "SELECT 2"), bind = Bind("", "", {}), exec = Execute();
+  for (Role role : {Role::kClient, Role::kServer}) {
+    Feeder f(role);
+    f.Fe(startup);
+    f.Be(Welcome());
+    f.Fe(multi);
+    f.Be(Complete("BEGIN") + RowDescription({"x"}) + DataRow({"1"}) + Complete("SELECT 1") + Ready('T'));
+    f.Fe(parse + bind + exec + Sync());
+    f.Be(ParseComplete() + BindComplete() + RowDescription({"x"}) + DataRow({"2"}) + Complete("SELECT 1") +
+         Ready('T'));
+    std::vector<Message> m = f.Drain();
+    ASSERT_EQ(m.size(), 3u) << Dump(m);
+    EXPECT_EQ(Ex(m[0]).pos, startup.size());
+    EXPECT_EQ(Ex(m[0]).pos_part, 0u);
+    EXPECT_EQ(Ex(m[1]).pos, startup.size());
+    EXPECT_EQ(Ex(m[1]).pos_part, 1u);
+    EXPECT_EQ(Ex(m[2]).pos, startup.size() + multi.size());
+    EXPECT_EQ(Ex(m[2]).pos_part, 0u);
+  }
+}
+
+}  // namespace
+}  // namespace sonde::test

@@ -348,3 +348,26 @@ TEST(RedisTracker, InfersRedisAndNothingElse) {
 
 }  // namespace
 }  // namespace sonde::test
+
+namespace sonde::test {
+namespace {
+
+// Same-host stitching pairs the two ends of a connection by where each
+// command starts in the stream: both roles must report the same positions.
+TEST(RedisDecoder, CommandsCarryTheirStreamPositionAtBothEnds) {
+  const std::string a = "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n", b = "*2\r\n$3\r\nGET\r\n$1\r\na\r\n";
+  for (Role role : {Role::kClient, Role::kServer}) {
+    Feeder f(role);
+    f.Send(f.cmd_dir(), a + b);  // pipelined: one write
+    f.Send(f.cmd_dir(), "PING\r\n");  // inline
+    f.Send(f.reply_dir(), "+OK\r\n$1\r\n1\r\n+PONG\r\n");
+    std::vector<Message> m = f.Drain();
+    ASSERT_EQ(m.size(), 3u);
+    EXPECT_EQ(Ex(m[0]).command.pos, 0u);
+    EXPECT_EQ(Ex(m[1]).command.pos, a.size());
+    EXPECT_EQ(Ex(m[2]).command.pos, a.size() + b.size());
+  }
+}
+
+}  // namespace
+}  // namespace sonde::test
