@@ -8,7 +8,7 @@
 #include <linux/types.h>
 #endif
 
-#define SONDE_ABI_VERSION 2
+#define SONDE_ABI_VERSION 3
 
 /* Upper bound of bytes captured per syscall; the configured cap is <= this. */
 #define SONDE_MAX_CAPTURE 16384
@@ -26,6 +26,7 @@ enum sonde_event_kind {
   SONDE_EV_FORK = 6,
   SONDE_EV_LISTEN = 7,
   SONDE_EV_MMAP_EXEC = 8, /* a selected process mapped a file executable (a library loaded) */
+  SONDE_EV_INJECT = 9,    /* sk_msg inserted a traceparent into an outgoing request */
 };
 
 /* sonde_data_event.flags */
@@ -46,6 +47,27 @@ enum sonde_drop_reason {
   SONDE_DROP_TLS_UNBOUND = 7,    /* TLS plaintext whose socket was not known yet */
   SONDE_DROP__COUNT = 8,
 };
+
+/* What the traceparent injector (sk_msg) did with outgoing HTTP/1 requests;
+ * index into the `inject_counts` map. "Stop" reasons end injection on that
+ * socket for good (its framing can no longer be followed). */
+enum sonde_inject_outcome {
+  SONDE_INJ_INJECTED = 0,           /* a traceparent line was inserted */
+  SONDE_INJ_HAS_TRACEPARENT = 1,    /* the request carried one already: left alone */
+  SONDE_INJ_HEADERS_SPLIT = 2,      /* its header block spanned several writes: not injected */
+  SONDE_INJ_NOT_SELECTED = 3,       /* sent by a process that is not (or no longer) selected */
+  SONDE_INJ_PUSH_FAILED = 4,        /* bpf_msg_push_data / pull failed (memory) */
+  SONDE_INJ_STOP_NOT_HTTP1 = 5,     /* bytes at a request boundary were not an HTTP/1.x request */
+  SONDE_INJ_STOP_CHUNKED = 6,       /* a request with Transfer-Encoding: its body is not followed */
+  SONDE_INJ_STOP_UPGRADE = 7,       /* Upgrade request: the connection may stop speaking HTTP/1 */
+  SONDE_INJ_STOP_TOO_LARGE = 8,     /* header block over the scan limit, or too many requests per write */
+  SONDE_INJ_SOCKHASH_FULL = 9,      /* a selected process's socket could not enter the sockhash */
+  SONDE_INJ_EVENT_LOST = 10,        /* injected, but the ring buffer had no room for the event */
+  SONDE_INJ__COUNT = 11,
+};
+
+/* The line inserted: "traceparent: 00-<32 hex>-<16 hex>-01\r\n". */
+#define SONDE_TRACEPARENT_LINE_LEN 70
 
 struct sonde_conn_id {
   __u32 pid;       /* tgid */
@@ -106,6 +128,22 @@ struct sonde_listen_event {
   __u32 pid;
   __u16 port;
   __u16 family;
+};
+
+/* One traceparent inserted by sk_msg, emitted before the data event of the
+ * write that carried the request (the sk_msg program runs inside the
+ * syscall). User space gives the CLIENT span of that request these ids. */
+struct sonde_inject_event {
+  struct sonde_event_hdr hdr;
+  __u32 pid;          /* tgid of the sending task */
+  __u32 _pad0;
+  struct sonde_tuple tuple; /* the socket, seen from the sender */
+  __u64 pos;          /* egress stream offset of the request's first byte (bytes the process wrote) */
+  __u8 trace_id[16];
+  __u8 span_id[8];    /* the CLIENT span's id, sent as the traceparent parent-id */
+  __u8 parent_id[8];  /* zero: the CLIENT span is a root */
+  __u8 flags;         /* trace flags sent (01: sampled) */
+  __u8 _pad1[7];
 };
 
 #endif /* SONDE_EVENTS_H */

@@ -2,6 +2,7 @@
  * cycle and data, scheduler tracepoints for process discovery, and uprobes
  * on OpenSSL for TLS plaintext (attached per library by user space). */
 #include "tls.bpf.h"
+#include "inject.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

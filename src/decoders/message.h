@@ -29,6 +29,7 @@ struct HttpRequest {
   uint64_t start_ns = 0;     // monotonic ts of the first byte
   uint64_t end_ns = 0;       // monotonic ts of the last byte
   uint32_t tid = 0;          // thread that moved the first byte
+  uint64_t stream_pos = 0;   // HTTP/1: offset of the first byte in its direction's stream
 };
 
 struct HttpResponse {

@@ -235,6 +235,7 @@ bool MessageStream::StepHead(std::string_view rest, uint64_t pos, const ChunkMet
   if (kind_ == Kind::kRequests) {
     RequestHead head;
     ok = ParseRequestHead(block, &head) && StartRequest(head, first);
+    if (ok) req_.stream_pos = pos;
   } else {
     ResponseHead head;
     ok = ParseResponseHead(block, &head) && StartResponse(std::move(head), first);
