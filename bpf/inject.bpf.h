@@ -31,6 +31,8 @@
 #define INJ_WINDOW 4096
 #define INJ_MAX_HEAD 16384
 #define INJ_MAX_STEPS 64
+/* Bytes at the head of a chunk made contiguous again after an insertion. */
+#define INJ_COALESCE 16384
 
 /* FNV-1a 64 of the lower-cased header names that matter. */
 #define INJ_FNV_OFFSET 0xcbf29ce484222325ull
@@ -91,7 +93,7 @@ struct inj_sock {
   __u8 mode;        /* enum inj_mode */
   __u8 head_split;  /* the current header block began in an earlier chunk */
   __u8 selected;    /* this chunk's sender is a selected process */
-  __u8 _pad0;
+  __u8 pushed;      /* a line was inserted into this chunk */
   __u32 stop;       /* this chunk ended injection: 1 + enum sonde_inject_outcome */
   /* The chunk being processed (offsets include inserted lines). */
   __u32 off;
@@ -410,6 +412,7 @@ static long inj_step(__u32 i, void* ctx) {
     int r = inj_push(msg, st, st->req_off + st->h.reqline_len);
     if (r < 0) return inj_stop(st, SONDE_INJ_PUSH_FAILED);
     if (r == 0) {
+      st->pushed = 1;
       st->off += SONDE_TRACEPARENT_LINE_LEN;
       st->size += SONDE_TRACEPARENT_LINE_LEN;
     }
@@ -432,8 +435,14 @@ int inject_msg(struct sk_msg_md* msg) {
   st->off = 0;
   st->pos = st->sent;
   st->stop = 0;
+  st->pushed = 0;
   struct inj_ctx x = {msg, st};
   bpf_loop(INJ_MAX_STEPS, inj_step, &x, 0);
+  /* An insertion splits the chunk's scatterlist in three. tcp_bpf sends
+   * each piece as its own send without MSG_MORE, so Nagle would hold the
+   * pieces after the first until the peer's (delayed) ACK: 40 ms per
+   * request. Making the head of the chunk one piece again avoids that. */
+  if (st->pushed) bpf_msg_pull_data(msg, 0, st->size < INJ_COALESCE ? st->size : INJ_COALESCE, 0);
   if (st->stop) return SK_PASS;
   if (st->off < st->size) {
     inj_stop(st, SONDE_INJ_STOP_TOO_LARGE); /* more requests in one write than steps */

@@ -1,0 +1,290 @@
+// Outgoing traceparent injection (propagation.inject_traceparent), with the
+// real sock_ops and sk_msg programs: a Python client sends over 10,000
+// HTTP/1.1 requests (keep-alive, pipelined batches, 1 MiB bodies, requests
+// split over several writes, requests with their own traceparent, short
+// connections) to a server that records every byte it reads. The server must
+// read exactly what the client wrote plus one traceparent line right after
+// the request line of each request sonde was expected to inject into, and
+// the CLIENT spans sonde exports must carry exactly the injected ids.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "harness.h"
+#include "sonde_fixture.h"
+
+namespace sonde::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+struct Expected {
+  uint64_t offset = 0;
+  std::string path;
+  std::string expect;  // inject | has_tp | split
+};
+
+struct Injected {
+  std::string trace_id;
+  std::string span_id;
+  std::string path;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string MakeTempDir() {
+  char tmpl[] = "/tmp/sonde_inject_XXXXXX";
+  const char* d = mkdtemp(tmpl);
+  return d ? d : "";
+}
+
+bool IsLowerHex(const std::string& s, size_t from, size_t n) {
+  if (from + n > s.size()) return false;
+  for (size_t i = from; i < from + n; ++i)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+  return true;
+}
+
+// An inserted line at `at`: "traceparent: 00-<32 hex>-<16 hex>-01\r\n".
+bool InsertedLineAt(const std::string& recv, size_t at, std::string* trace_id, std::string* span_id) {
+  static const std::string kPrefix = "traceparent: 00-";
+  if (recv.compare(at, kPrefix.size(), kPrefix) != 0) return false;
+  size_t p = at + kPrefix.size();
+  if (!IsLowerHex(recv, p, 32) || recv.compare(p + 32, 1, "-") != 0 || !IsLowerHex(recv, p + 33, 16) ||
+      recv.compare(p + 49, 5, "-01\r\n") != 0)
+    return false;
+  *trace_id = recv.substr(p, 32);
+  *span_id = recv.substr(p + 33, 16);
+  return true;
+}
+
+// Walks one connection: the recorded bytes must be the sent bytes with an
+// inserted line after the request line of exactly the requests expected to
+// get one. Appends what was inserted; returns a description of the first
+// difference, or "".
+std::string CheckConnection(const std::string& sent, const std::string& recv, const std::vector<Expected>& reqs,
+                            std::vector<Injected>* out) {
+  size_t s = 0, r = 0;
+  for (const Expected& q : reqs) {
+    size_t line_end = sent.find("\r\n", q.offset);
+    if (line_end == std::string::npos) return "no request line at " + std::to_string(q.offset);
+    line_end += 2;
+    size_t n = line_end - s;
+    if (recv.compare(r, n, sent, s, n) != 0)
+      return "bytes before the request line of " + q.path + " differ (sent offset " + std::to_string(s) + ")";
+    s += n;
+    r += n;
+    Injected in;
+    bool inserted = InsertedLineAt(recv, r, &in.trace_id, &in.span_id);
+    if (inserted != (q.expect == "inject"))
+      return q.path + " (" + q.expect + ") was " + (inserted ? "" : "not ") + "given a traceparent: " +
+             recv.substr(r - n, n + 80);
+    if (inserted) {
+      in.path = q.path;
+      out->push_back(in);
+      r += 70;
+    }
+  }
+  if (recv.size() - r != sent.size() - s || recv.compare(r, std::string::npos, sent, s, std::string::npos) != 0)
+    return "the bytes after the last request line differ (" + std::to_string(recv.size() - r) + " read, " +
+           std::to_string(sent.size() - s) + " sent)";
+  return "";
+}
+
+struct RunResult {
+  size_t requests = 0;
+  size_t connections = 0;
+  std::map<std::string, size_t> expected;  // expect -> count
+  std::vector<Injected> injected;
+  std::vector<std::string> failures;
+};
+
+// Runs the client (started before sonde, so its pid can be selected) and
+// checks every connection's bytes.
+class InjectTest : public SondeTest {
+ protected:
+  void SetUp() override {
+    SondeTest::SetUp();
+    dir_ = MakeTempDir();
+    ASSERT_FALSE(dir_.empty());
+    port_ = FreePort();
+    server_ = std::make_unique<Child>(std::vector<std::string>{
+        Python(), SourceDir() + "/tests/integration/apps/recording_server.py", std::to_string(port_), dir_});
+    ASSERT_TRUE(server_->WaitForLine("listening", milliseconds(10000))) << server_->seen();
+    ASSERT_TRUE(WaitForPort(port_, milliseconds(5000)));
+  }
+  void TearDown() override {
+    SondeTest::TearDown();
+    server_.reset();
+    if (!dir_.empty() && !HasFailure()) std::system(("rm -rf " + dir_).c_str());
+  }
+
+  std::unique_ptr<Child> StartClient(double scale) {
+    auto c = std::make_unique<Child>(
+        std::vector<std::string>{Python(), SourceDir() + "/tests/integration/apps/inject_client.py",
+                                 std::to_string(port_), dir_, std::to_string(scale)},
+        std::vector<std::string>{}, Child::Capture::kStdout, true);
+    return c;
+  }
+
+  void Finish(Child* client, RunResult* out) {
+    std::string line;
+    ASSERT_TRUE(client->WaitForLine("done ", milliseconds(240000), &line)) << client->seen();
+    ASSERT_EQ(client->Wait(milliseconds(10000)), 0) << client->seen();
+    out->requests = std::stoul(line.substr(line.find("done ") + 5));
+    std::map<uint16_t, std::vector<Expected>> by_conn;
+    std::istringstream m(ReadFile(dir_ + "/manifest"));
+    std::string tag, expect, path;
+    unsigned port;
+    uint64_t offset;
+    while (m >> tag >> port >> offset >> path >> expect) {
+      by_conn[static_cast<uint16_t>(port)].push_back({offset, path, expect});
+      out->expected[expect]++;
+    }
+    out->connections = by_conn.size();
+    for (auto& [p, reqs] : by_conn) {
+      std::string sent = ReadFile(dir_ + "/" + std::to_string(p) + ".sent");
+      std::string recv = ReadFile(dir_ + "/" + std::to_string(p) + ".recv");
+      std::string why = CheckConnection(sent, recv, reqs, &out->injected);
+      if (!why.empty()) out->failures.push_back("connection from port " + std::to_string(p) + ": " + why);
+    }
+  }
+
+  std::string dir_;
+  uint16_t port_ = 0;
+  std::unique_ptr<Child> server_;
+};
+
+TEST_F(InjectTest, ServerReadsTheSentBytesPlusOneTraceparentPerInjectedRequest) {
+  auto client = StartClient(1.0);
+  // The client makes 10,000 requests in a few seconds: room for all their spans.
+  StartSonde({"--pid", std::to_string(client->pid()), "--inject-traceparent"}, {"OTEL_BSP_MAX_QUEUE_SIZE=65536"});
+  client->WriteStdin("go\n");
+  RunResult res;
+  Finish(client.get(), &res);
+  ASSERT_GE(res.requests, 10000u);
+  EXPECT_TRUE(res.failures.empty()) << res.failures.size() << " connections differ; first: " << res.failures[0];
+  EXPECT_EQ(res.injected.size(), res.expected["inject"]);
+  EXPECT_GT(res.expected["has_tp"], 500u);
+  EXPECT_GT(res.expected["split"], 500u);
+  std::printf("%zu requests on %zu connections: %zu injected, %zu had a traceparent, %zu split headers\n",
+              res.requests, res.connections, res.injected.size(), res.expected["has_tp"], res.expected["split"]);
+
+  // Distinct ids every time.
+  std::set<std::string> spans_sent, traces_sent;
+  for (const Injected& in : res.injected) {
+    spans_sent.insert(in.span_id);
+    traces_sent.insert(in.trace_id);
+  }
+  EXPECT_EQ(spans_sent.size(), res.injected.size());
+  EXPECT_EQ(traces_sent.size(), res.injected.size());
+
+  // Every injected request's CLIENT span carries exactly the ids sent.
+  std::vector<ReceivedSpan> spans = SpansOf(client->pid(), res.requests, kClient, 60000);
+  std::map<std::string, const ReceivedSpan*> by_span_id;
+  size_t marked = 0;
+  for (const ReceivedSpan& s : spans) {
+    by_span_id[s.span_id] = &s;
+    if (s.Attr("sonde.traceparent.injected") == "true") ++marked;
+  }
+  size_t matched = 0;
+  for (const Injected& in : res.injected) {
+    auto it = by_span_id.find(in.span_id);
+    if (it == by_span_id.end()) {
+      ADD_FAILURE() << "no CLIENT span has the injected span id " << in.span_id << " (" << in.path << ")";
+      if (++matched > 10) break;
+      continue;
+    }
+    const ReceivedSpan& s = *it->second;
+    EXPECT_EQ(s.trace_id, in.trace_id) << in.path;
+    EXPECT_EQ(s.Attr("url.path"), in.path);
+    EXPECT_EQ(s.parent_span_id, "") << in.path;
+    EXPECT_EQ(s.Attr("sonde.parent.source"), "none") << in.path;
+    EXPECT_EQ(s.Attr("sonde.traceparent.injected"), "true") << in.path;
+  }
+  EXPECT_EQ(marked, res.injected.size());
+  EXPECT_EQ(spans.size(), res.requests) << "one CLIENT span per request";
+}
+
+TEST_F(InjectTest, SwitchedOffTheBytesAreUnchanged) {
+  auto client = StartClient(0.05);
+  StartSonde({"--pid", std::to_string(client->pid())});
+  client->WriteStdin("go\n");
+  RunResult res;
+  Finish(client.get(), &res);
+  // Nothing inserted anywhere: expect every request to arrive as sent.
+  size_t checked = 0;
+  std::istringstream m(ReadFile(dir_ + "/manifest"));
+  std::set<std::string> ports;
+  std::string tag, port, offset, path, expect;
+  while (m >> tag >> port >> offset >> path >> expect) ports.insert(port);
+  for (const std::string& p : ports) {
+    std::string sent = ReadFile(dir_ + "/" + p + ".sent");
+    std::string recv = ReadFile(dir_ + "/" + p + ".recv");
+    EXPECT_EQ(recv.size(), sent.size()) << "connection from port " << p;
+    EXPECT_TRUE(recv == sent) << "connection from port " << p;
+    ++checked;
+  }
+  EXPECT_GT(checked, 5u);
+  std::vector<ReceivedSpan> spans = SpansOf(client->pid(), res.requests, kClient, 20000);
+  EXPECT_EQ(spans.size(), res.requests);
+  for (const ReceivedSpan& s : spans) EXPECT_EQ(s.Attr("sonde.traceparent.injected"), "") << s.name;
+}
+
+std::string Output(const std::vector<std::string>& argv) {
+  Child c(argv);
+  return c.ReadAll(milliseconds(10000));
+}
+
+std::string Cgroup2Mount() {
+  std::istringstream is(ReadFile("/proc/mounts"));
+  std::string dev, dir, type, rest;
+  while (is >> dev >> dir >> type && std::getline(is, rest))
+    if (type == "cgroup2") return dir;
+  return "";
+}
+
+TEST_F(InjectTest, AttachmentsAreGoneAfterSondeExits) {
+  std::string cgroup = Cgroup2Mount();
+  ASSERT_FALSE(cgroup.empty()) << "no cgroup2 mount";
+  auto client = StartClient(0.02);
+  StartSonde({"--pid", std::to_string(client->pid()), "--inject-traceparent"});
+  std::string during = Output({"bpftool", "cgroup", "show", cgroup});
+  EXPECT_NE(during.find("inject_sockops"), std::string::npos) << during;
+  std::string progs = Output({"bpftool", "prog", "show"});
+  EXPECT_NE(progs.find("inject_msg"), std::string::npos);
+  StopSonde();
+
+  std::string after = Output({"bpftool", "cgroup", "show", cgroup});
+  EXPECT_EQ(after.find("inject_sockops"), std::string::npos) << after;
+  progs = Output({"bpftool", "prog", "show"});
+  EXPECT_EQ(progs.find("inject_sockops"), std::string::npos);
+  EXPECT_EQ(progs.find("inject_msg"), std::string::npos);
+  std::string maps = Output({"bpftool", "map", "show"});
+  EXPECT_EQ(maps.find("inj_sockhash"), std::string::npos);
+
+  // Connections made now reach the server unchanged.
+  client->WriteStdin("go\n");
+  RunResult res;
+  Finish(client.get(), &res);
+  std::istringstream m(ReadFile(dir_ + "/manifest"));
+  std::set<std::string> ports;
+  std::string tag, port, offset, path, expect;
+  while (m >> tag >> port >> offset >> path >> expect) ports.insert(port);
+  for (const std::string& p : ports)
+    EXPECT_TRUE(ReadFile(dir_ + "/" + p + ".recv") == ReadFile(dir_ + "/" + p + ".sent")) << "port " << p;
+  EXPECT_GT(ports.size(), 2u);
+}
+
+}  // namespace
+}  // namespace sonde::testing
