@@ -27,6 +27,7 @@ enum sonde_event_kind {
   SONDE_EV_LISTEN = 7,
   SONDE_EV_MMAP_EXEC = 8, /* a selected process mapped a file executable (a library loaded) */
   SONDE_EV_INJECT = 9,    /* sk_msg inserted a traceparent into an outgoing request */
+  SONDE_EV_SERVER_CTX = 10, /* a server thread read a request: the span identity BPF gave it */
 };
 
 /* sonde_data_event.flags */
@@ -144,6 +145,23 @@ struct sonde_inject_event {
   __u8 parent_id[8];  /* zero: the CLIENT span is a root */
   __u8 flags;         /* trace flags sent (01: sampled) */
   __u8 _pad1[7];
+};
+
+/* With injection on: a selected process read the start of an HTTP/1
+ * request on a server connection. BPF chose the request's span identity
+ * (continuing a valid incoming traceparent, else a new trace) and will use
+ * it as the parent of what that thread sends until it writes on a server
+ * connection again; user space gives the SERVER span the same identity.
+ * Emitted before the data event of the read. */
+struct sonde_server_ctx_event {
+  struct sonde_event_hdr hdr;
+  struct sonde_conn_id conn;
+  __u64 pos;          /* ingress stream offset of the request's first byte */
+  __u8 trace_id[16];
+  __u8 span_id[8];    /* the SERVER span's id */
+  __u8 parent_id[8];  /* from the incoming traceparent; zero: a new trace */
+  __u8 flags;
+  __u8 _pad[7];
 };
 
 #endif /* SONDE_EVENTS_H */

@@ -129,6 +129,26 @@ struct {
   __type(value, __u64);
 } inject_counts SEC(".maps");
 
+/* Set by user space when injection is on: server reads then record the
+ * identity of the request each thread is handling. */
+const volatile __u32 inject_on = 0;
+
+/* The SERVER request a thread is handling, by pid_tgid: written by the read
+ * tracepoints, read by sk_msg (which cannot use task storage). */
+struct inj_thread_ctx {
+  __u8 trace_id[16];
+  __u8 span_id[8];
+  __u8 flags;
+  __u8 _pad[7];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u64);
+  __type(value, struct inj_thread_ctx);
+} inj_threads SEC(".maps");
+
 static __always_inline void inj_count(__u32 outcome) {
   __u64* v = bpf_map_lookup_elem(&inject_counts, &outcome);
   if (v) *v += 1;
@@ -290,11 +310,20 @@ static __noinline int inj_push(struct sk_msg_md* msg, struct inj_sock* st, __u32
     return 1;
   }
   __builtin_memset(e, 0, sizeof(*e));
-  inj_random(e->trace_id, 16);
+  __u64 id = st->id;
   inj_random(e->span_id, 8);
-  e->trace_id[0] |= 1; /* never all zero (invalid per the W3C spec) */
-  e->span_id[0] |= 1;
-  e->flags = 1;
+  e->span_id[0] |= 1; /* never all zero (invalid per the W3C spec) */
+  struct inj_thread_ctx* tc = bpf_map_lookup_elem(&inj_threads, &id);
+  if (tc) {
+    /* The thread is handling a SERVER request: this call is its child. */
+    __builtin_memcpy(e->trace_id, tc->trace_id, 16);
+    __builtin_memcpy(e->parent_id, tc->span_id, 8);
+    e->flags = tc->flags;
+  } else {
+    inj_random(e->trace_id, 16);
+    e->trace_id[0] |= 1;
+    e->flags = 1;
+  }
   if (bpf_msg_push_data(msg, at, SONDE_TRACEPARENT_LINE_LEN, 0)) goto fail;
   if (bpf_msg_pull_data(msg, at, at + SONDE_TRACEPARENT_LINE_LEN, 0)) goto fail_pop;
   char* d = (void*)(long)msg->data;
@@ -310,12 +339,11 @@ static __noinline int inj_push(struct sk_msg_md* msg, struct inj_sock* st, __u32
     d[50 + 2 * i] = inj_hex(e->span_id[i] & 15);
   }
   d[65] = '-';
-  d[66] = '0';
-  d[67] = '1';
+  d[66] = inj_hex(e->flags >> 4);
+  d[67] = inj_hex(e->flags & 15);
   d[68] = '\r';
   d[69] = '\n';
 
-  __u64 id = st->id;
   e->hdr.kind = SONDE_EV_INJECT;
   e->hdr.tid = (__u32)id;
   e->hdr.ts_ns = bpf_ktime_get_ns();
@@ -451,5 +479,114 @@ int inject_msg(struct sk_msg_md* msg) {
   st->sent = st->pos;
   return SK_PASS;
 }
+
+/* ---- the SERVER request a thread handles (read tracepoints) ---- */
+
+struct inj_find {
+  struct sonde_data_event* e;
+  __u32 len;
+  __u32 at; /* offset of the traceparent value, 0: none */
+};
+
+#define INJ_LE_TRACEPAR 0x7261706563617274ull /* "tracepar" */
+#define INJ_LE_ENT 0x3a746e65u                /* "ent:" */
+
+/* Byte i of a request head: after a line end, is the next line
+ * "traceparent:"? Stops at the empty line ending the head. */
+static long inj_find_step(__u32 i, void* ctx) {
+  struct inj_find* f = ctx;
+  if (i + 14 >= f->len) return 1;
+  __u8* d = f->e->data;
+  __u32 k = i & (SONDE_MAX_CAPTURE - 1);
+  if (d[k] != '\n') return 0;
+  if (d[k + 1] == '\r') return 1;
+  __u64 a;
+  __u32 b;
+  __builtin_memcpy(&a, d + k + 1, 8);
+  __builtin_memcpy(&b, d + k + 9, 4);
+  if ((a | 0x2020202020202020ull) == INJ_LE_TRACEPAR && (b | 0x00202020u) == INJ_LE_ENT) {
+    f->at = i + 13;
+    return 1;
+  }
+  return 0;
+}
+
+static __always_inline int inj_hexval(__u8 c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* Parses "00-<32 hex>-<16 hex>-<2 hex>" (optional whitespace around) at
+ * d[at..len); the rules of src/spans/trace_context.cc for version 00. */
+static __always_inline int inj_parse_tp(__u8* d, __u32 at, __u32 len, struct sonde_server_ctx_event* ev) {
+  for (int k = 0; k < 4; k++)
+    if (at < len && (d[at & (SONDE_MAX_CAPTURE - 1)] == ' ' || d[at & (SONDE_MAX_CAPTURE - 1)] == '\t')) at++;
+  if (at + 57 > len) return -1;
+  __u8* p = d + (at & (SONDE_MAX_CAPTURE - 1));
+  if (p[0] != '0' || p[1] != '0' || p[2] != '-' || p[35] != '-' || p[52] != '-') return -1;
+  if (p[55] != '\r' && p[55] != ' ' && p[55] != '\t') return -1;
+  __u8 nz_t = 0, nz_s = 0;
+  for (int k = 0; k < 16; k++) {
+    int hi = inj_hexval(p[3 + 2 * k]), lo = inj_hexval(p[4 + 2 * k]);
+    if (hi < 0 || lo < 0) return -1;
+    ev->trace_id[k] = (__u8)(hi << 4 | lo);
+    nz_t |= ev->trace_id[k];
+  }
+  for (int k = 0; k < 8; k++) {
+    int hi = inj_hexval(p[36 + 2 * k]), lo = inj_hexval(p[37 + 2 * k]);
+    if (hi < 0 || lo < 0) return -1;
+    ev->parent_id[k] = (__u8)(hi << 4 | lo);
+    nz_s |= ev->parent_id[k];
+  }
+  int fh = inj_hexval(p[53]), fl = inj_hexval(p[54]);
+  if (fh < 0 || fl < 0 || !nz_t || !nz_s) return -1;
+  ev->flags = (__u8)(fh << 4 | fl);
+  return 0;
+}
+
+/* A read on a server connection: when its bytes begin an HTTP/1 request,
+ * choose the request's identity, remember it as this thread's, report it. */
+static __always_inline void inj_server_read(__u64 id, struct sonde_data_event* e, __u32 got) {
+  if (got < 16) return;
+  __u8* d = e->data;
+  /* "METHOD " with an uppercase method of 3 to 7 letters. */
+  int sp = 0;
+  for (int k = 0; k < 8; k++) {
+    __u8 c = d[k];
+    if (c == ' ') {
+      sp = k;
+      break;
+    }
+    if (c < 'A' || c > 'Z') return;
+  }
+  if (sp < 3) return;
+  struct sonde_server_ctx_event ev = {};
+  ev.hdr.kind = SONDE_EV_SERVER_CTX;
+  ev.hdr.tid = (__u32)id;
+  ev.hdr.ts_ns = bpf_ktime_get_ns();
+  ev.conn = e->conn;
+  ev.pos = e->pos;
+  struct inj_find f = {e, got > SONDE_MAX_CAPTURE - 16 ? SONDE_MAX_CAPTURE - 16 : got, 0};
+  bpf_loop(SONDE_MAX_CAPTURE, inj_find_step, &f, 0);
+  if (!f.at || inj_parse_tp(d, f.at, f.len, &ev)) {
+    __builtin_memset(ev.parent_id, 0, 8);
+    inj_random(ev.trace_id, 16);
+    ev.trace_id[0] |= 1;
+    ev.flags = 1;
+  }
+  inj_random(ev.span_id, 8);
+  ev.span_id[0] |= 1;
+  struct inj_thread_ctx tc = {};
+  __builtin_memcpy(tc.trace_id, ev.trace_id, 16);
+  __builtin_memcpy(tc.span_id, ev.span_id, 8);
+  tc.flags = ev.flags;
+  bpf_map_update_elem(&inj_threads, &id, &tc, BPF_ANY);
+  emit(&ev, sizeof(ev));
+}
+
+/* The thread wrote on a server connection (its response): it no longer
+ * handles that request. */
+static __always_inline void inj_server_write(__u64 id) { bpf_map_delete_elem(&inj_threads, &id); }
 
 #endif /* SONDE_INJECT_BPF_H */

@@ -432,6 +432,16 @@ int RunAgent(const Config& initial_cfg) {
         injected_ids.Add(c);
         break;
       }
+      case EventKind::kServerContext: {
+        const KernelServerIdentity& k = ev.server_ctx;
+        ServerIdentity id;
+        id.trace_id = k.trace_id;
+        id.span_id = k.span_id;
+        id.parent_id = k.parent_id;
+        id.flags = k.flags;
+        thread_links.OnKernelIdentity(k.conn, k.stream_pos, id);
+        break;
+      }
     }
   };
 

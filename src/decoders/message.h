@@ -84,6 +84,7 @@ struct RequestStart {
   uint32_t tid = 0;       // the thread that read the request's first byte
   uint64_t start_ns = 0;  // HttpRequest::start_ns of the same request
   HeaderList trace_headers;  // its traceparent / tracestate fields
+  uint64_t stream_pos = 0;   // HttpRequest::stream_pos of the same request
 };
 
 struct Message {

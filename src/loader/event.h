@@ -11,7 +11,7 @@
 
 namespace sonde {
 
-enum class EventKind { kData, kOpen, kClose, kExec, kExit, kFork, kListen, kMmapExec, kInject };
+enum class EventKind { kData, kOpen, kClose, kExec, kExit, kFork, kListen, kMmapExec, kInject, kServerContext };
 
 // A traceparent the kernel inserted into an outgoing HTTP/1 request
 // (sk_msg): the connection as (pid, addresses, ports), the egress stream
@@ -29,6 +29,17 @@ struct InjectedTraceparent {
   std::array<uint8_t, 8> parent_id{};  // zero: the CLIENT span is a root
   uint8_t flags = 0;
   uint64_t ts_ns = 0;
+};
+
+// With injection on: the span identity the kernel gave a SERVER request when
+// its first bytes were read (the parent of what the thread then sends).
+struct KernelServerIdentity {
+  ConnKey conn;
+  uint64_t stream_pos = 0;  // ingress offset of the request's first byte
+  std::array<uint8_t, 16> trace_id{};
+  std::array<uint8_t, 8> span_id{};
+  std::array<uint8_t, 8> parent_id{};  // from its traceparent; zero: a new trace
+  uint8_t flags = 0;
 };
 
 struct Event {
@@ -51,6 +62,8 @@ struct Event {
 
   // kInject
   InjectedTraceparent inject;
+  // kServerContext
+  KernelServerIdentity server_ctx;
 };
 
 // Drop counters by reason, summed over CPUs (see enum sonde_drop_reason).

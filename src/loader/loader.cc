@@ -189,6 +189,7 @@ std::unique_ptr<Loader> Loader::Open(const LoaderOptions& opts, std::string* err
   l->skel_->rodata->trace_all = opts.trace_all ? 1 : 0;
   l->skel_->rodata->self_pid = static_cast<uint32_t>(getpid());
   l->skel_->rodata->wakeup_bytes = opts.wakeup_bytes;
+  l->skel_->rodata->inject_on = opts.inject_traceparent ? 1 : 0;
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu > 0) bpf_map__set_max_entries(l->skel_->maps.scratch_map, static_cast<uint32_t>(ncpu));
   bpf_map__set_max_entries(l->skel_->maps.events, opts.ringbuf_bytes);
@@ -420,6 +421,26 @@ int Loader::OnRecord(void* ctx, void* data, size_t size) {
       t.flags = in->flags;
       t.ts_ns = hdr->ts_ns;
       ev.pid = in->pid;
+      break;
+    }
+    case SONDE_EV_SERVER_CTX: {
+      if (size < sizeof(sonde_server_ctx_event)) {
+        self->malformed_++;
+        return 0;
+      }
+      const auto* sc = static_cast<const sonde_server_ctx_event*>(data);
+      ev.kind = EventKind::kServerContext;
+      KernelServerIdentity& k = ev.server_ctx;
+      k.conn.pid = sc->conn.pid;
+      k.conn.fd = sc->conn.fd;
+      k.conn.pstart_ns = sc->conn.pstart_ns;
+      k.conn.gen = sc->conn.gen;
+      k.stream_pos = sc->pos;
+      memcpy(k.trace_id.data(), sc->trace_id, 16);
+      memcpy(k.span_id.data(), sc->span_id, 8);
+      memcpy(k.parent_id.data(), sc->parent_id, 8);
+      k.flags = sc->flags;
+      ev.pid = sc->conn.pid;
       break;
     }
     default:

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "db_servers.h"
 #include "harness.h"
 #include "sonde_fixture.h"
 
@@ -284,6 +285,68 @@ TEST_F(InjectTest, AttachmentsAreGoneAfterSondeExits) {
   for (const std::string& p : ports)
     EXPECT_TRUE(ReadFile(dir_ + "/" + p + ".recv") == ReadFile(dir_ + "/" + p + ".sent")) << "port " << p;
   EXPECT_GT(ports.size(), 2u);
+}
+
+}  // namespace
+}  // namespace sonde::testing
+
+namespace sonde::testing {
+namespace {
+
+// The trace continues through a threaded Flask app: its handler for
+// /work/<n> calls Redis and another HTTP service (/down/<n>). The kernel
+// chose the identity of each /work request when it was read, so the
+// traceparent inserted into the /down call names the Flask CLIENT span in
+// the Flask SERVER span's trace; the downstream SERVER span (sonde traces
+// that process too) is its child by header. One trace per request.
+TEST_F(InjectTest, ThreadedFlaskDownstreamCallJoinsTheTraceByHeader) {
+  constexpr int kRequests = 100;
+  RedisServer redis;
+  uint16_t down_port = FreePort();
+  auto downstream = StartPyServer(down_port);
+  uint16_t app_port = FreePort();
+  Child app({Python(), SourceDir() + "/tests/integration/apps/flask_links_app.py", std::to_string(app_port),
+             std::to_string(redis.port()), std::to_string(down_port)});
+  ASSERT_TRUE(app.WaitForLine("listening", milliseconds(15000))) << app.seen();
+  ASSERT_TRUE(WaitForPort(app_port, milliseconds(5000)));
+  StartSonde({"--pid", std::to_string(app.pid()), "--pid", std::to_string(downstream->pid()),
+              "--inject-traceparent"});
+
+  Child client({Python(), SourceDir() + "/tests/integration/apps/concurrent_client.py",
+                "http://127.0.0.1:" + std::to_string(app_port), std::to_string(kRequests), "10"});
+  ASSERT_TRUE(client.WaitForLine("done " + std::to_string(kRequests), milliseconds(120000))) << client.seen();
+
+  std::vector<ReceivedSpan> app_spans = AllSpansOf(app.pid(), 4 * kRequests);
+  std::vector<ReceivedSpan> down_spans = AllSpansOf(downstream->pid(), kRequests);
+  ASSERT_EQ(app_spans.size(), 4u * kRequests) << Describe(app_spans);
+  ASSERT_EQ(down_spans.size(), static_cast<size_t>(kRequests)) << Describe(down_spans);
+
+  std::map<std::string, const ReceivedSpan*> work_by_path, call_by_path, down_by_path;
+  for (const ReceivedSpan& s : app_spans) {
+    if (s.kind == kServer) work_by_path[s.Attr("url.path")] = &s;
+    if (s.kind == kClient && s.attributes.count("url.path")) call_by_path[s.Attr("url.path")] = &s;
+  }
+  for (const ReceivedSpan& s : down_spans) down_by_path[s.Attr("url.path")] = &s;
+  int joined = 0;
+  for (int n = 0; n < kRequests; ++n) {
+    const std::string down = "/down/" + std::to_string(n);
+    const ReceivedSpan* work = work_by_path["/work/" + std::to_string(n)];
+    const ReceivedSpan* call = call_by_path[down];
+    const ReceivedSpan* served = down_by_path[down];
+    ASSERT_TRUE(work && call && served) << n;
+    EXPECT_EQ(call->Attr("sonde.traceparent.injected"), "true") << down;
+    EXPECT_EQ(call->trace_id, work->trace_id) << down;
+    EXPECT_EQ(call->parent_span_id, work->span_id) << down;
+    EXPECT_EQ(call->Attr("sonde.parent.source"), "thread") << down;
+    EXPECT_EQ(served->trace_id, work->trace_id) << down;
+    EXPECT_EQ(served->parent_span_id, call->span_id) << down;
+    EXPECT_EQ(served->Attr("sonde.parent.source"), "header") << down;
+    if (served->trace_id == work->trace_id && served->parent_span_id == call->span_id) ++joined;
+  }
+  std::printf("%d of %d downstream SERVER spans joined the Flask request's trace by header\n", joined, kRequests);
+  // The Redis calls are still linked by thread.
+  for (const ReceivedSpan& s : app_spans)
+    if (s.kind == kClient && !s.attributes.count("url.path")) EXPECT_EQ(s.Attr("sonde.parent.source"), "thread");
 }
 
 }  // namespace

@@ -113,7 +113,7 @@ size_t Http1Decoder::buffered_bytes() const {
 void Http1Decoder::OnRequest(HttpRequest&& req, bool complete) {
   // Bounded in case nobody drains them.
   if (limits_.request_starts && info_.role == Role::kServer && limits_.request_starts->size() < 65536) {
-    RequestStart r{info_, req.tid, req.start_ns, {}};
+    RequestStart r{info_, req.tid, req.start_ns, {}, req.stream_pos};
     for (const auto& [name, value] : req.headers)
       if (name.size() >= 10 && (EqualsIgnoreCase(name, "traceparent") || EqualsIgnoreCase(name, "tracestate")))
         r.trace_headers.emplace_back(name, value);

@@ -234,8 +234,8 @@ bool MessageStream::StepHead(std::string_view rest, uint64_t pos, const ChunkMet
   bool ok;
   if (kind_ == Kind::kRequests) {
     RequestHead head;
+    head_pos_ = pos;
     ok = ParseRequestHead(block, &head) && StartRequest(head, first);
-    if (ok) req_.stream_pos = pos;
   } else {
     ResponseHead head;
     ok = ParseResponseHead(block, &head) && StartResponse(std::move(head), first);
@@ -260,6 +260,7 @@ bool MessageStream::StartRequest(const RequestHead& head, const ChunkMeta& first
   KeepFirstHeaders(&req_.headers);
   req_.start_ns = first.ts_ns;
   req_.tid = first.tid;
+  req_.stream_pos = head_pos_;
   in_message_ = true;
   answered_ = false;
   // Requests never run until close.

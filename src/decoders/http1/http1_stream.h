@@ -87,6 +87,7 @@ class MessageStream : public ChunkStream {
 
   State state_ = State::kHead;
   size_t scan_from_ = 0;  // line-end search progress within the current unit
+  uint64_t head_pos_ = 0;  // stream position of the head being parsed (HttpRequest::stream_pos)
   bool start_line_checked_ = false;
   bool resync_candidate_ = false;  // in kResync, buf_ starts with a plausible start-line prefix
 
