@@ -139,7 +139,10 @@ struct inj_thread_ctx {
   __u8 trace_id[16];
   __u8 span_id[8];
   __u8 flags;
-  __u8 _pad[7];
+  __u8 active;     /* read, not yet answered (no write on a server connection since) */
+  __u8 concurrent; /* sticky: this thread once read a request while handling another (an
+                    * event loop); its calls are never given a request's context */
+  __u8 _pad[5];
 };
 
 struct {
@@ -314,7 +317,7 @@ static __noinline int inj_push(struct sk_msg_md* msg, struct inj_sock* st, __u32
   inj_random(e->span_id, 8);
   e->span_id[0] |= 1; /* never all zero (invalid per the W3C spec) */
   struct inj_thread_ctx* tc = bpf_map_lookup_elem(&inj_threads, &id);
-  if (tc) {
+  if (tc && tc->active && !tc->concurrent) {
     /* The thread is handling a SERVER request: this call is its child. */
     __builtin_memcpy(e->trace_id, tc->trace_id, 16);
     __builtin_memcpy(e->parent_id, tc->span_id, 8);
@@ -369,7 +372,8 @@ static __noinline int inj_push(struct sk_msg_md* msg, struct inj_sock* st, __u32
     a = msg->remote_ip6[2]; __builtin_memcpy(e->tuple.raddr + 8, &a, 4);
     a = msg->remote_ip6[3]; __builtin_memcpy(e->tuple.raddr + 12, &a, 4);
   }
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                                     : BPF_RB_NO_WAKEUP);
   inj_count(SONDE_INJ_INJECTED);
   return 0;
 fail_pop:
@@ -485,7 +489,9 @@ int inject_msg(struct sk_msg_md* msg) {
 struct inj_find {
   struct sonde_data_event* e;
   __u32 len;
-  __u32 at; /* offset of the traceparent value, 0: none */
+  __u32 at;       /* offset of the traceparent value, 0: none */
+  __u32 first_nl; /* offset of the request line's '\n', 0: not seen */
+  __u32 _pad;
 };
 
 #define INJ_LE_TRACEPAR 0x7261706563617274ull /* "tracepar" */
@@ -499,6 +505,7 @@ static long inj_find_step(__u32 i, void* ctx) {
   __u8* d = f->e->data;
   __u32 k = i & (SONDE_MAX_CAPTURE - 1);
   if (d[k] != '\n') return 0;
+  if (!f->first_nl) f->first_nl = i;
   if (d[k + 1] == '\r') return 1;
   __u64 a;
   __u32 b;
@@ -567,8 +574,15 @@ static __always_inline void inj_server_read(__u64 id, struct sonde_data_event* e
   ev.hdr.ts_ns = bpf_ktime_get_ns();
   ev.conn = e->conn;
   ev.pos = e->pos;
-  struct inj_find f = {e, got > SONDE_MAX_CAPTURE - 16 ? SONDE_MAX_CAPTURE - 16 : got, 0};
+  struct inj_find f = {e, got > SONDE_MAX_CAPTURE - 16 ? SONDE_MAX_CAPTURE - 16 : got, 0, 0, 0};
   bpf_loop(SONDE_MAX_CAPTURE, inj_find_step, &f, 0);
+  /* Only HTTP/1.x: the request line ends in "HTTP/1.x\r\n" (not the HTTP/2
+   * preface "PRI * HTTP/2.0"). */
+  if (f.first_nl < 10) return;
+  __u8* le = d + ((f.first_nl - 9) & (SONDE_MAX_CAPTURE - 1));
+  if (le[0] != 'H' || le[1] != 'T' || le[2] != 'T' || le[3] != 'P' || le[4] != '/' || le[5] != '1' ||
+      le[6] != '.' || le[8] != '\r')
+    return;
   if (!f.at || inj_parse_tp(d, f.at, f.len, &ev)) {
     __builtin_memset(ev.parent_id, 0, 8);
     inj_random(ev.trace_id, 16);
@@ -581,12 +595,21 @@ static __always_inline void inj_server_read(__u64 id, struct sonde_data_event* e
   __builtin_memcpy(tc.trace_id, ev.trace_id, 16);
   __builtin_memcpy(tc.span_id, ev.span_id, 8);
   tc.flags = ev.flags;
+  tc.active = 1;
+  /* Two requests in flight on one thread: which one a call belongs to is
+   * unknowable here, so this thread's calls start new traces from now on
+   * (sonde does not guess; the user-space thread links do the same). */
+  struct inj_thread_ctx* old = bpf_map_lookup_elem(&inj_threads, &id);
+  if (old) tc.concurrent = old->concurrent | old->active;
   bpf_map_update_elem(&inj_threads, &id, &tc, BPF_ANY);
   emit(&ev, sizeof(ev));
 }
 
 /* The thread wrote on a server connection (its response): it no longer
  * handles that request. */
-static __always_inline void inj_server_write(__u64 id) { bpf_map_delete_elem(&inj_threads, &id); }
+static __always_inline void inj_server_write(__u64 id) {
+  struct inj_thread_ctx* tc = bpf_map_lookup_elem(&inj_threads, &id);
+  if (tc) tc->active = 0;
+}
 
 #endif /* SONDE_INJECT_BPF_H */
