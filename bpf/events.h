@@ -63,7 +63,7 @@ enum sonde_inject_outcome {
   SONDE_INJ_STOP_UPGRADE = 7,       /* Upgrade request: the connection may stop speaking HTTP/1 */
   SONDE_INJ_STOP_TOO_LARGE = 8,     /* header block over the scan limit, or too many requests per write */
   SONDE_INJ_SOCKHASH_FULL = 9,      /* a selected process's socket could not enter the sockhash */
-  SONDE_INJ_EVENT_LOST = 10,        /* injected, but the ring buffer had no room for the event */
+  SONDE_INJ_EVENT_LOST = 10,        /* not injected: no room in the ring buffer for its report */
   SONDE_INJ__COUNT = 11,
 };
 

@@ -16,6 +16,9 @@
  * inserts "traceparent: 00-<trace id>-<span id>-01\r\n" right after the
  * request line (bpf_msg_push_data) and reports the ids in a ring buffer
  * event, so that the CLIENT span of that request carries exactly them.
+ * When the sending thread is handling a SERVER request (its identity was
+ * chosen by the read tracepoints, see inj_server_read), the inserted trace
+ * id is that request's and its span is the parent.
  * Content-Length bodies are skipped; a request with Transfer-Encoding or
  * Upgrade, or bytes that are not an HTTP/1.x request at a boundary, end the
  * injection on that socket for good (counted), never a guess. */

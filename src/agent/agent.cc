@@ -264,20 +264,20 @@ int RunAgent(const Config& initial_cfg) {
   auto* lost_iov = lost("iov_limit");
   auto* lost_read = lost("read_failed");
   auto* lost_tls_unbound = lost("tls_unbound");
-  auto* lost_inject_event = lost("inject_event");
   auto* prop_injected = self_metrics.GetCounter(self_metric::kPropagationInjected);
   auto skipped = [&](const char* reason) {
     return self_metrics.GetCounter(self_metric::kPropagationSkipped, {{"reason", AttrValue(std::string(reason))}});
   };
   struct InjectSkips {
     SelfMetrics::Counter *has_tp, *split, *not_selected, *push_failed, *not_http1, *chunked, *upgrade, *too_large,
-        *sockhash_full;
+        *sockhash_full, *ringbuf_full;
   };
   std::optional<InjectSkips> inject_skips;
   if (cfg.inject_traceparent)
     inject_skips = InjectSkips{skipped("has_traceparent"), skipped("headers_split"), skipped("not_selected"),
                                skipped("push_failed"),     skipped("not_http1"),     skipped("chunked"),
-                               skipped("upgrade"),         skipped("too_large"),     skipped("sockhash_full")};
+                               skipped("upgrade"),         skipped("too_large"),     skipped("sockhash_full"),
+                               skipped("ringbuf_full")};
   auto* truncated_events = self_metrics.GetCounter(self_metric::kEventsTruncated);
   auto* truncated_bytes = self_metrics.GetCounter(self_metric::kCaptureTruncated);
   auto feed_kernel_counters = [&]() {
@@ -291,7 +291,7 @@ int RunAgent(const Config& initial_cfg) {
     if (inject_skips) {
       InjectCounters ic = loader->ReadInjectCounters();
       prop_injected->Set(ic.injected);
-      lost_inject_event->Set(ic.event_lost);
+      inject_skips->ringbuf_full->Set(ic.event_lost);
       inject_skips->has_tp->Set(ic.has_traceparent);
       inject_skips->split->Set(ic.headers_split);
       inject_skips->not_selected->Set(ic.not_selected);
@@ -564,11 +564,11 @@ int RunAgent(const Config& initial_cfg) {
     InjectCounters ic = loader->ReadInjectCounters();
     spdlog::info("traceparent injection: {} requests injected ({} spans took the ids, {} reports unclaimed); "
                  "skipped: already had one {}, header split over writes {}, process not selected {}, "
-                 "push failed {}; sockets stopped: not HTTP/1 {}, chunked {}, upgrade {}, too large {}, "
-                 "sockhash full {}; events lost {}",
+                 "push failed {}, ring buffer full {}; sockets stopped: not HTTP/1 {}, chunked {}, upgrade {}, "
+                 "too large {}, sockhash full {}",
                  ic.injected, injected_ids.stats().applied, injected_ids.size(), ic.has_traceparent,
-                 ic.headers_split, ic.not_selected, ic.push_failed, ic.stop_not_http1, ic.stop_chunked,
-                 ic.stop_upgrade, ic.stop_too_large, ic.sockhash_full, ic.event_lost);
+                 ic.headers_split, ic.not_selected, ic.push_failed, ic.event_lost, ic.stop_not_http1,
+                 ic.stop_chunked, ic.stop_upgrade, ic.stop_too_large, ic.sockhash_full);
   }
   SamplingStats ss = sampler.stats();
   if (ss.sampled != spans_made || spans_excluded->value())
