@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "db_servers.h"
 #include "harness.h"
@@ -130,12 +131,25 @@ class InjectTest : public SondeTest {
     if (!dir_.empty() && !HasFailure()) std::system(("rm -rf " + dir_).c_str());
   }
 
-  std::unique_ptr<Child> StartClient(double scale) {
-    auto c = std::make_unique<Child>(
-        std::vector<std::string>{Python(), SourceDir() + "/tests/integration/apps/inject_client.py",
-                                 std::to_string(port_), dir_, std::to_string(scale)},
-        std::vector<std::string>{}, Child::Capture::kStdout, true);
-    return c;
+  std::unique_ptr<Child> StartClient(double scale, const std::string& mode = "") {
+    std::vector<std::string> argv = {Python(), SourceDir() + "/tests/integration/apps/inject_client.py",
+                                     std::to_string(port_), dir_, std::to_string(scale)};
+    if (!mode.empty()) argv.push_back(mode);
+    return std::make_unique<Child>(argv, std::vector<std::string>{}, Child::Capture::kStdout, true);
+  }
+
+  // The value of a counter on sonde's /metrics, e.g.
+  // Metric("sonde_propagation_skipped", "reason=\"chunked\""); -1 when absent.
+  long Metric(const std::string& name, const std::string& label = "") {
+    Child curl({"curl", "-s", "http://127.0.0.1:" + std::to_string(admin_port_) + "/metrics"});
+    std::istringstream is(curl.ReadAll(milliseconds(3000)));
+    std::string line;
+    while (std::getline(is, line)) {
+      if (line.empty() || line[0] == '#' || line.rfind(name, 0) != 0) continue;
+      if (!label.empty() && line.find(label) == std::string::npos) continue;
+      return std::stol(line.substr(line.rfind(' ') + 1));
+    }
+    return -1;
   }
 
   void Finish(Child* client, RunResult* out) {
@@ -240,6 +254,30 @@ TEST_F(InjectTest, SwitchedOffTheBytesAreUnchanged) {
   std::vector<ReceivedSpan> spans = SpansOf(client->pid(), res.requests, kClient, 20000);
   EXPECT_EQ(spans.size(), res.requests);
   for (const ReceivedSpan& s : spans) EXPECT_EQ(s.Attr("sonde.traceparent.injected"), "") << s.name;
+}
+
+TEST_F(InjectTest, ChunkedUpgradeAndNonHttpStopInjectionOnTheirConnectionAndAreCounted) {
+  auto client = StartClient(1.0, "stops");
+  StartSonde({"--pid", std::to_string(client->pid()), "--inject-traceparent"});
+  client->WriteStdin("go\n");
+  RunResult res;
+  Finish(client.get(), &res);
+  EXPECT_TRUE(res.failures.empty()) << res.failures[0];
+  EXPECT_EQ(res.injected.size(), 7u);
+  EXPECT_EQ(res.expected["stopped"], 8u);
+  // The kernel's counters reach /metrics within a second.
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_EQ(Metric("sonde_propagation_injected"), 7);
+  EXPECT_EQ(Metric("sonde_propagation_skipped", "reason=\"chunked\""), 1);
+  EXPECT_EQ(Metric("sonde_propagation_skipped", "reason=\"upgrade\""), 1);
+  EXPECT_EQ(Metric("sonde_propagation_skipped", "reason=\"not_http1\""), 1);
+  EXPECT_EQ(Metric("sonde_propagation_skipped", "reason=\"has_traceparent\""), 0);
+  // The connection that began with a lowercase method is not decoded as HTTP.
+  std::vector<ReceivedSpan> spans = SpansOf(client->pid(), res.requests - 3, kClient, 10000);
+  EXPECT_EQ(spans.size(), res.requests - 3);
+  size_t marked = 0;
+  for (const ReceivedSpan& s : spans) marked += s.Attr("sonde.traceparent.injected") == "true";
+  EXPECT_EQ(marked, 7u);
 }
 
 std::string Output(const std::vector<std::string>& argv) {

@@ -12,7 +12,11 @@ has one, or leave it alone because its header block spans several writes).
 It starts when a line arrives on stdin (after sonde is attached) and prints
 "done <requests>" at the end.
 
-usage: inject_client.py PORT OUT_DIR SCALE   (SCALE 1 = 10012 requests)"""
+usage: inject_client.py PORT OUT_DIR SCALE [stops]   (SCALE 1 = 10012 requests)
+
+With "stops", it sends instead the requests after which sonde must stop
+injecting on a connection (expect "stopped" for the requests after them): a
+chunked body, an Upgrade request, and bytes that are not an HTTP/1 request."""
 import os
 import random
 import socket
@@ -154,7 +158,51 @@ def short_connections(conns, per_conn):
         c.close()
 
 
+def stops():
+    def plain(c, path, expect):
+        head, body = request(path, 1)
+        c.note(c.offset, path, expect)
+        c.send(head + body)
+        c.read_responses(1)
+
+    # A chunked request body is not followed: injection stops after it.
+    c = Conn()
+    for i in range(3):
+        plain(c, "/before-chunked/%d" % i, "inject")
+    head = "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+    c.note(c.offset, "/chunked", "inject")
+    c.send(head + b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+    c.read_responses(1)
+    for i in range(3):
+        plain(c, "/after-chunked/%d" % i, "stopped")
+    c.close()
+    # After an Upgrade request the connection may stop speaking HTTP/1.
+    c = Conn()
+    for i in range(2):
+        plain(c, "/before-upgrade/%d" % i, "inject")
+    head = "GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n".encode()
+    c.note(c.offset, "/upgrade", "inject")
+    c.send(head)
+    c.read_responses(1)
+    for i in range(2):
+        plain(c, "/after-upgrade/%d" % i, "stopped")
+    c.close()
+    # Not an HTTP/1 request line at a request boundary.
+    c = Conn()
+    c.note(c.offset, "/lowercase", "stopped")
+    c.send(b"get /lowercase HTTP/1.1\r\nHost: x\r\n\r\n")
+    c.read_responses(1)
+    for i in range(2):
+        plain(c, "/after-garbage/%d" % i, "stopped")
+    c.close()
+
+
 sys.stdin.readline()
+if len(sys.argv) > 4 and sys.argv[4] == "stops":
+    stops()
+    manifest.close()
+    print("done %d" % count, flush=True)
+    sys.exit(0)
 keep_alive(int(3000 * scale))
 pipelined(int(400 * scale), 10)
 large_bodies(max(1, int(12 * scale)))
