@@ -389,3 +389,57 @@ TEST_F(InjectTest, ThreadedFlaskDownstreamCallJoinsTheTraceByHeader) {
 
 }  // namespace
 }  // namespace sonde::testing
+
+namespace sonde::testing {
+namespace {
+
+// An event loop (Node.js) has many requests in flight on one thread: the
+// kernel cannot know which request a call belongs to, so once the thread has
+// had two requests in flight its calls start new traces. Whatever happens,
+// no call may name the wrong request as its parent, and every downstream
+// SERVER span is the child (by header) of the CLIENT span that called it.
+TEST_F(InjectTest, EventLoopCallsNeverNameTheWrongRequest) {
+  constexpr int kRequests = 100;
+  uint16_t down_port = FreePort();
+  auto downstream = StartPyServer(down_port);
+  uint16_t app_port = FreePort();
+  Child app({"node", SourceDir() + "/tests/integration/apps/node_fanout_app.js", std::to_string(app_port),
+             std::to_string(down_port)});
+  ASSERT_TRUE(app.WaitForLine("listening", milliseconds(15000))) << app.seen();
+  ASSERT_TRUE(WaitForPort(app_port, milliseconds(5000)));
+  StartSonde({"--pid", std::to_string(app.pid()), "--pid", std::to_string(downstream->pid()),
+              "--inject-traceparent"});
+  Child client({Python(), SourceDir() + "/tests/integration/apps/concurrent_client.py",
+                "http://127.0.0.1:" + std::to_string(app_port), std::to_string(kRequests), "10"});
+  ASSERT_TRUE(client.WaitForLine("done " + std::to_string(kRequests), milliseconds(120000))) << client.seen();
+
+  std::vector<ReceivedSpan> app_spans = AllSpansOf(app.pid(), 2 * kRequests);
+  std::vector<ReceivedSpan> down_spans = AllSpansOf(downstream->pid(), kRequests);
+  ASSERT_EQ(app_spans.size(), 2u * kRequests) << Describe(app_spans);
+  ASSERT_EQ(down_spans.size(), static_cast<size_t>(kRequests)) << Describe(down_spans);
+  std::map<std::string, std::string> work_path_by_id;  // SERVER span id -> url.path
+  std::map<std::string, const ReceivedSpan*> call_by_path;
+  for (const ReceivedSpan& s : app_spans) {
+    if (s.kind == kServer) work_path_by_id[s.span_id] = s.Attr("url.path");
+    if (s.kind == kClient) call_by_path[s.Attr("url.path")] = &s;
+  }
+  int linked = 0;
+  for (const ReceivedSpan& served : down_spans) {
+    const std::string path = served.Attr("url.path");
+    const ReceivedSpan* call = call_by_path[path];
+    ASSERT_NE(call, nullptr) << path;
+    EXPECT_EQ(call->Attr("sonde.traceparent.injected"), "true") << path;
+    EXPECT_EQ(served.trace_id, call->trace_id) << path;
+    EXPECT_EQ(served.parent_span_id, call->span_id) << path;
+    if (call->parent_span_id.empty()) continue;
+    ++linked;
+    auto parent = work_path_by_id.find(call->parent_span_id);
+    ASSERT_NE(parent, work_path_by_id.end()) << path << " names a parent that is no SERVER span";
+    EXPECT_EQ(parent->second, "/work/" + path.substr(std::string("/items/").size())) << path << " linked to the wrong request";
+  }
+  std::printf("event loop: %d of %d calls linked to their request, the others start new traces\n", linked,
+              kRequests);
+}
+
+}  // namespace
+}  // namespace sonde::testing
