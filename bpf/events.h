@@ -64,7 +64,10 @@ enum sonde_inject_outcome {
   SONDE_INJ_STOP_TOO_LARGE = 8,     /* header block over the scan limit, or too many requests per write */
   SONDE_INJ_SOCKHASH_FULL = 9,      /* a selected process's socket could not enter the sockhash */
   SONDE_INJ_EVENT_LOST = 10,        /* not injected: no room in the ring buffer for its report */
-  SONDE_INJ__COUNT = 11,
+  SONDE_INJ_BEYOND_CAPTURE = 11,    /* its header block lies beyond the bytes captured of the write:
+                                     * sonde could not build its CLIENT span, so the callee would
+                                     * name a parent nobody exports */
+  SONDE_INJ__COUNT = 12,
 };
 
 /* The line inserted: "traceparent: 00-<32 hex>-<16 hex>-01\r\n". */

@@ -33,7 +33,7 @@
  * loop steps (bodies skipped + windows scanned) per chunk. */
 #define INJ_WINDOW 4096
 #define INJ_MAX_HEAD 16384
-#define INJ_MAX_STEPS 64
+#define INJ_MAX_STEPS 1024
 /* Bytes at the head of a chunk made contiguous again after an insertion. */
 #define INJ_COALESCE 16384
 
@@ -107,6 +107,7 @@ struct inj_sock {
   __u32 _pad1;
   __u64 pos;        /* stream offset of the byte at `off` */
   __u64 id;         /* the sender's pid_tgid */
+  __u64 chunk_pos;  /* stream offset of the chunk's first byte */
 };
 
 struct {
@@ -443,6 +444,10 @@ static long inj_step(__u32 i, void* ctx) {
     inj_count(SONDE_INJ_HAS_TRACEPARENT);
   } else if (!st->selected) {
     inj_count(SONDE_INJ_NOT_SELECTED);
+  } else if (st->req_pos + st->h.total > st->chunk_pos + capture_cap) {
+    /* The data event of this write carries only its first capture_cap
+     * bytes (a chunk is one write unless the write is several hundred KiB). */
+    inj_count(SONDE_INJ_BEYOND_CAPTURE);
   } else {
     int r = inj_push(msg, st, st->req_off + st->h.reqline_len);
     if (r < 0) return inj_stop(st, SONDE_INJ_PUSH_FAILED);
@@ -469,6 +474,7 @@ int inject_msg(struct sk_msg_md* msg) {
   st->size = msg->size;
   st->off = 0;
   st->pos = st->sent;
+  st->chunk_pos = st->sent;
   st->stop = 0;
   st->pushed = 0;
   struct inj_ctx x = {msg, st};

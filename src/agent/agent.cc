@@ -270,14 +270,14 @@ int RunAgent(const Config& initial_cfg) {
   };
   struct InjectSkips {
     SelfMetrics::Counter *has_tp, *split, *not_selected, *push_failed, *not_http1, *chunked, *upgrade, *too_large,
-        *sockhash_full, *ringbuf_full;
+        *sockhash_full, *ringbuf_full, *beyond_capture;
   };
   std::optional<InjectSkips> inject_skips;
   if (cfg.inject_traceparent)
     inject_skips = InjectSkips{skipped("has_traceparent"), skipped("headers_split"), skipped("not_selected"),
                                skipped("push_failed"),     skipped("not_http1"),     skipped("chunked"),
                                skipped("upgrade"),         skipped("too_large"),     skipped("sockhash_full"),
-                               skipped("ringbuf_full")};
+                               skipped("ringbuf_full"),    skipped("beyond_capture")};
   auto* truncated_events = self_metrics.GetCounter(self_metric::kEventsTruncated);
   auto* truncated_bytes = self_metrics.GetCounter(self_metric::kCaptureTruncated);
   auto feed_kernel_counters = [&]() {
@@ -292,6 +292,7 @@ int RunAgent(const Config& initial_cfg) {
       InjectCounters ic = loader->ReadInjectCounters();
       prop_injected->Set(ic.injected);
       inject_skips->ringbuf_full->Set(ic.event_lost);
+      inject_skips->beyond_capture->Set(ic.beyond_capture);
       inject_skips->has_tp->Set(ic.has_traceparent);
       inject_skips->split->Set(ic.headers_split);
       inject_skips->not_selected->Set(ic.not_selected);
@@ -564,10 +565,10 @@ int RunAgent(const Config& initial_cfg) {
     InjectCounters ic = loader->ReadInjectCounters();
     spdlog::info("traceparent injection: {} requests injected ({} spans took the ids, {} reports unclaimed); "
                  "skipped: already had one {}, header split over writes {}, process not selected {}, "
-                 "push failed {}, ring buffer full {}; sockets stopped: not HTTP/1 {}, chunked {}, upgrade {}, "
-                 "too large {}, sockhash full {}",
+                 "push failed {}, ring buffer full {}, beyond the captured bytes {}; sockets stopped: not HTTP/1 {}, "
+                 "chunked {}, upgrade {}, too large {}, sockhash full {}",
                  ic.injected, injected_ids.stats().applied, injected_ids.size(), ic.has_traceparent,
-                 ic.headers_split, ic.not_selected, ic.push_failed, ic.event_lost, ic.stop_not_http1,
+                 ic.headers_split, ic.not_selected, ic.push_failed, ic.event_lost, ic.beyond_capture, ic.stop_not_http1,
                  ic.stop_chunked, ic.stop_upgrade, ic.stop_too_large, ic.sockhash_full);
   }
   SamplingStats ss = sampler.stats();

@@ -91,6 +91,7 @@ struct InjectCounters {
   uint64_t stop_too_large = 0;
   uint64_t sockhash_full = 0;
   uint64_t event_lost = 0;  // not injected: no room in the ring buffer for the report
+  uint64_t beyond_capture = 0;  // not injected: header block beyond the captured bytes of its write
 };
 
 struct ProgramStats {

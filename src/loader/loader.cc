@@ -523,6 +523,7 @@ InjectCounters Loader::ReadInjectCounters() const {
   c.stop_too_large = sum(SONDE_INJ_STOP_TOO_LARGE);
   c.sockhash_full = sum(SONDE_INJ_SOCKHASH_FULL);
   c.event_lost = sum(SONDE_INJ_EVENT_LOST);
+  c.beyond_capture = sum(SONDE_INJ_BEYOND_CAPTURE);
   return c;
 }
 

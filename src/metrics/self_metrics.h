@@ -76,7 +76,7 @@ inline constexpr std::string_view kBpfRuns = "sonde.bpf.runs";
 // (propagation.inject_traceparent) [sonde_propagation_injected_total].
 inline constexpr std::string_view kPropagationInjected = "sonde.propagation.injected";
 // Requests not given one, attribute reason = has_traceparent, headers_split,
-// not_selected, push_failed, ringbuf_full; and sockets on which injection
+// not_selected, push_failed, ringbuf_full, beyond_capture; and sockets on which injection
 // stopped, reason = not_http1, chunked, upgrade, too_large, sockhash_full
 // [sonde_propagation_skipped_total].
 inline constexpr std::string_view kPropagationSkipped = "sonde.propagation.skipped";

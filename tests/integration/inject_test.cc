@@ -183,7 +183,8 @@ class InjectTest : public SondeTest {
 TEST_F(InjectTest, ServerReadsTheSentBytesPlusOneTraceparentPerInjectedRequest) {
   auto client = StartClient(1.0);
   // The client makes 10,000 requests in a few seconds: room for all their spans.
-  StartSonde({"--pid", std::to_string(client->pid()), "--inject-traceparent"}, {"OTEL_BSP_MAX_QUEUE_SIZE=65536"});
+  StartSonde({"--pid", std::to_string(client->pid()), "--inject-traceparent", "--capture-bytes", "16384"},
+             {"OTEL_BSP_MAX_QUEUE_SIZE=65536"});
   client->WriteStdin("go\n");
   RunResult res;
   Finish(client.get(), &res);
@@ -233,7 +234,7 @@ TEST_F(InjectTest, ServerReadsTheSentBytesPlusOneTraceparentPerInjectedRequest) 
 
 TEST_F(InjectTest, SwitchedOffTheBytesAreUnchanged) {
   auto client = StartClient(0.05);
-  StartSonde({"--pid", std::to_string(client->pid())});
+  StartSonde({"--pid", std::to_string(client->pid()), "--capture-bytes", "16384"});
   client->WriteStdin("go\n");
   RunResult res;
   Finish(client.get(), &res);
@@ -256,28 +257,35 @@ TEST_F(InjectTest, SwitchedOffTheBytesAreUnchanged) {
   for (const ReceivedSpan& s : spans) EXPECT_EQ(s.Attr("sonde.traceparent.injected"), "") << s.name;
 }
 
-TEST_F(InjectTest, ChunkedUpgradeAndNonHttpStopInjectionOnTheirConnectionAndAreCounted) {
+TEST_F(InjectTest, StopsAndSkipsAreFollowedExactlyAndCounted) {
   auto client = StartClient(1.0, "stops");
   StartSonde({"--pid", std::to_string(client->pid()), "--inject-traceparent"});
   client->WriteStdin("go\n");
   RunResult res;
   Finish(client.get(), &res);
   EXPECT_TRUE(res.failures.empty()) << res.failures[0];
-  EXPECT_EQ(res.injected.size(), 7u);
+  const size_t beyond = res.expected["beyond"];
+  EXPECT_GT(beyond, 10u);
+  EXPECT_EQ(res.injected.size(), 7u + 80u - beyond);
   EXPECT_EQ(res.expected["stopped"], 8u);
   // The kernel's counters reach /metrics within a second.
   std::this_thread::sleep_for(milliseconds(1500));
-  EXPECT_EQ(Metric("sonde_propagation_injected"), 7);
+  EXPECT_EQ(Metric("sonde_propagation_injected"), static_cast<long>(7 + 80 - beyond));
+  EXPECT_EQ(Metric("sonde_propagation_skipped", "reason=\"beyond_capture\""), static_cast<long>(beyond));
   EXPECT_EQ(Metric("sonde_propagation_skipped", "reason=\"chunked\""), 1);
   EXPECT_EQ(Metric("sonde_propagation_skipped", "reason=\"upgrade\""), 1);
   EXPECT_EQ(Metric("sonde_propagation_skipped", "reason=\"not_http1\""), 1);
   EXPECT_EQ(Metric("sonde_propagation_skipped", "reason=\"has_traceparent\""), 0);
-  // The connection that began with a lowercase method is not decoded as HTTP.
-  std::vector<ReceivedSpan> spans = SpansOf(client->pid(), res.requests - 3, kClient, 10000);
-  EXPECT_EQ(spans.size(), res.requests - 3);
-  size_t marked = 0;
-  for (const ReceivedSpan& s : spans) marked += s.Attr("sonde.traceparent.injected") == "true";
-  EXPECT_EQ(marked, 7u);
+  // The connection that began with a lowercase method is not decoded as
+  // HTTP, nor are the requests beyond the captured bytes of the big write:
+  // every injected request has its CLIENT span.
+  std::vector<ReceivedSpan> spans = SpansOf(client->pid(), res.requests - 3 - beyond, kClient, 10000);
+  EXPECT_EQ(spans.size(), res.requests - 3 - beyond);
+  std::set<std::string> span_ids;
+  for (const ReceivedSpan& s : spans)
+    if (s.Attr("sonde.traceparent.injected") == "true") span_ids.insert(s.span_id);
+  EXPECT_EQ(span_ids.size(), res.injected.size());
+  for (const Injected& in : res.injected) EXPECT_TRUE(span_ids.count(in.span_id)) << in.path;
 }
 
 std::string Output(const std::vector<std::string>& argv) {

@@ -16,7 +16,9 @@ usage: inject_client.py PORT OUT_DIR SCALE [stops]   (SCALE 1 = 10012 requests)
 
 With "stops", it sends instead the requests after which sonde must stop
 injecting on a connection (expect "stopped" for the requests after them): a
-chunked body, an Upgrade request, and bytes that are not an HTTP/1 request."""
+chunked body, an Upgrade request, and bytes that are not an HTTP/1 request;
+and one write holding more requests than sonde's default capture of 4096
+bytes (expect "beyond" for those past it)."""
 import os
 import random
 import socket
@@ -195,6 +197,17 @@ def stops():
     for i in range(2):
         plain(c, "/after-garbage/%d" % i, "stopped")
     c.close()
+    # One write of 80 requests, beyond sonde's default 4096 captured bytes:
+    # only requests whose header block is within them are injected into.
+    c = Conn()
+    data = b""
+    for i in range(80):
+        head = ("GET /cap/%d HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n" % (i, "p" * 50)).encode()
+        c.note(c.offset + len(data), "/cap/%d" % i, "inject" if len(data) + len(head) <= 4096 else "beyond")
+        data += head
+    c.send(data)
+    c.read_responses(80)
+    c.close()
 
 
 sys.stdin.readline()
@@ -205,6 +218,9 @@ if len(sys.argv) > 4 and sys.argv[4] == "stops":
     sys.exit(0)
 keep_alive(int(3000 * scale))
 pipelined(int(400 * scale), 10)
+# Many requests in one write (about 10 KB: within sonde's largest capture, so
+# the test's sonde decodes all of them too).
+pipelined(max(1, int(3 * scale)), 60)
 large_bodies(max(1, int(12 * scale)))
 split_writes(int(2000 * scale))
 short_connections(int(200 * scale), 5)
