@@ -26,7 +26,9 @@ enum sonde_event_kind {
   SONDE_EV_FORK = 6,
   SONDE_EV_LISTEN = 7,
   SONDE_EV_MMAP_EXEC = 8, /* a selected process mapped a file executable (a library loaded) */
-  SONDE_EV_THREAD = 9,    /* a thread of a selected process created a thread */
+  SONDE_EV_INJECT = 9,    /* sk_msg inserted a traceparent into an outgoing request */
+  SONDE_EV_SERVER_CTX = 10, /* a server thread read a request: the span identity BPF gave it */
+  SONDE_EV_THREAD = 11,   /* a thread of a selected process created a thread */
 };
 
 /* sonde_data_event.flags */
@@ -47,6 +49,30 @@ enum sonde_drop_reason {
   SONDE_DROP_TLS_UNBOUND = 7,    /* TLS plaintext whose socket was not known yet */
   SONDE_DROP__COUNT = 8,
 };
+
+/* What the traceparent injector (sk_msg) did with outgoing HTTP/1 requests;
+ * index into the `inject_counts` map. "Stop" reasons end injection on that
+ * socket for good (its framing can no longer be followed). */
+enum sonde_inject_outcome {
+  SONDE_INJ_INJECTED = 0,           /* a traceparent line was inserted */
+  SONDE_INJ_HAS_TRACEPARENT = 1,    /* the request carried one already: left alone */
+  SONDE_INJ_HEADERS_SPLIT = 2,      /* its header block spanned several writes: not injected */
+  SONDE_INJ_NOT_SELECTED = 3,       /* sent by a process that is not (or no longer) selected */
+  SONDE_INJ_PUSH_FAILED = 4,        /* bpf_msg_push_data / pull failed (memory) */
+  SONDE_INJ_STOP_NOT_HTTP1 = 5,     /* bytes at a request boundary were not an HTTP/1.x request */
+  SONDE_INJ_STOP_CHUNKED = 6,       /* a request with Transfer-Encoding: its body is not followed */
+  SONDE_INJ_STOP_UPGRADE = 7,       /* Upgrade request: the connection may stop speaking HTTP/1 */
+  SONDE_INJ_STOP_TOO_LARGE = 8,     /* header block over the scan limit, or too many requests per write */
+  SONDE_INJ_SOCKHASH_FULL = 9,      /* a selected process's socket could not enter the sockhash */
+  SONDE_INJ_EVENT_LOST = 10,        /* not injected: no room in the ring buffer for its report */
+  SONDE_INJ_BEYOND_CAPTURE = 11,    /* its header block lies beyond the bytes captured of the write:
+                                     * sonde could not build its CLIENT span, so the callee would
+                                     * name a parent nobody exports */
+  SONDE_INJ__COUNT = 12,
+};
+
+/* The line inserted: "traceparent: 00-<32 hex>-<16 hex>-01\r\n". */
+#define SONDE_TRACEPARENT_LINE_LEN 70
 
 struct sonde_conn_id {
   __u32 pid;       /* tgid */
@@ -114,6 +140,39 @@ struct sonde_listen_event {
   __u32 pid;
   __u16 port;
   __u16 family;
+};
+
+/* One traceparent inserted by sk_msg, emitted before the data event of the
+ * write that carried the request (the sk_msg program runs inside the
+ * syscall). User space gives the CLIENT span of that request these ids. */
+struct sonde_inject_event {
+  struct sonde_event_hdr hdr;
+  __u32 pid;          /* tgid of the sending task */
+  __u32 _pad0;
+  struct sonde_tuple tuple; /* the socket, seen from the sender */
+  __u64 pos;          /* egress stream offset of the request's first byte (bytes the process wrote) */
+  __u8 trace_id[16];
+  __u8 span_id[8];    /* the CLIENT span's id, sent as the traceparent parent-id */
+  __u8 parent_id[8];  /* zero: the CLIENT span is a root */
+  __u8 flags;         /* trace flags sent (01: sampled) */
+  __u8 _pad1[7];
+};
+
+/* With injection on: a selected process read the start of an HTTP/1
+ * request on a server connection. BPF chose the request's span identity
+ * (continuing a valid incoming traceparent, else a new trace) and will use
+ * it as the parent of what that thread sends until it writes on a server
+ * connection again; user space gives the SERVER span the same identity.
+ * Emitted before the data event of the read. */
+struct sonde_server_ctx_event {
+  struct sonde_event_hdr hdr;
+  struct sonde_conn_id conn;
+  __u64 pos;          /* ingress stream offset of the request's first byte */
+  __u8 trace_id[16];
+  __u8 span_id[8];    /* the SERVER span's id */
+  __u8 parent_id[8];  /* from the incoming traceparent; zero: a new trace */
+  __u8 flags;
+  __u8 _pad[7];
 };
 
 #endif /* SONDE_EVENTS_H */

@@ -2,6 +2,7 @@
  * cycle and data, scheduler tracepoints for process discovery, and uprobes
  * on OpenSSL for TLS plaintext (attached per library by user space). */
 #include "tls.bpf.h"
+#include "inject.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -189,6 +190,12 @@ static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
     }
     got = copy_iov(iov_ptr, iovcnt, want);
   }
+  if (inject_on && st->role == SONDE_ROLE_SERVER) {
+    if (dir == SONDE_DIR_INGRESS)
+      inj_server_read(id, e, got);
+    else
+      inj_server_write(id);
+  }
   finish_data(e, got, (__u64)ret);
   return 0;
 }
@@ -336,6 +343,7 @@ SEC("tracepoint/sched/sched_process_exit")
 int on_exit(void* ctx) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32;
+  if (inject_on) bpf_map_delete_elem(&inj_threads, &id);
   if ((__u32)id != tgid) return 0; /* a thread, not the process */
   if (!is_selected(tgid)) return 0;
   emit_proc(SONDE_EV_EXIT, tgid, 0, process_start_ns());

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <map>
 #include <mutex>
@@ -35,6 +36,7 @@
 #include "spans/span_builder.h"
 #include "spans/thread_links.h"
 #include "spans/conn_stitch.h"
+#include "spans/injected_ids.h"
 #include "spans/id_generator.h"
 #include "spans/resource.h"
 #include "sampling/excluded_paths.h"
@@ -192,6 +194,7 @@ int RunAgent(const Config& initial_cfg) {
   LoaderOptions lo;
   lo.capture_bytes = cfg.capture_bytes;
   lo.trace_all = traced.kernel_traces_all();
+  lo.inject_traceparent = cfg.inject_traceparent;
   std::string error;
   std::unique_ptr<Loader> loader = Loader::Open(lo, &error);
   if (!loader) {
@@ -199,6 +202,9 @@ int RunAgent(const Config& initial_cfg) {
     return 1;
   }
   traced.Attach(loader.get());
+  if (cfg.inject_traceparent)
+    spdlog::info("inserting traceparent into outgoing HTTP/1 requests of traced processes (sock_ops on {})",
+                 loader->inject_cgroup());
   if (!traced.kernel_traces_all() && traced.size() == 0)
     spdlog::info("no process matches the selectors yet; waiting for one to start");
 
@@ -260,6 +266,20 @@ int RunAgent(const Config& initial_cfg) {
   auto* lost_iov = lost("iov_limit");
   auto* lost_read = lost("read_failed");
   auto* lost_tls_unbound = lost("tls_unbound");
+  auto* prop_injected = self_metrics.GetCounter(self_metric::kPropagationInjected);
+  auto skipped = [&](const char* reason) {
+    return self_metrics.GetCounter(self_metric::kPropagationSkipped, {{"reason", AttrValue(std::string(reason))}});
+  };
+  struct InjectSkips {
+    SelfMetrics::Counter *has_tp, *split, *not_selected, *push_failed, *not_http1, *chunked, *upgrade, *too_large,
+        *sockhash_full, *ringbuf_full, *beyond_capture;
+  };
+  std::optional<InjectSkips> inject_skips;
+  if (cfg.inject_traceparent)
+    inject_skips = InjectSkips{skipped("has_traceparent"), skipped("headers_split"), skipped("not_selected"),
+                               skipped("push_failed"),     skipped("not_http1"),     skipped("chunked"),
+                               skipped("upgrade"),         skipped("too_large"),     skipped("sockhash_full"),
+                               skipped("ringbuf_full"),    skipped("beyond_capture")};
   auto* truncated_events = self_metrics.GetCounter(self_metric::kEventsTruncated);
   auto* truncated_bytes = self_metrics.GetCounter(self_metric::kCaptureTruncated);
   auto feed_kernel_counters = [&]() {
@@ -270,6 +290,21 @@ int RunAgent(const Config& initial_cfg) {
     lost_iov->Set(d.iov_limit);
     lost_read->Set(d.read_failed);
     lost_tls_unbound->Set(d.tls_unbound);
+    if (inject_skips) {
+      InjectCounters ic = loader->ReadInjectCounters();
+      prop_injected->Set(ic.injected);
+      inject_skips->ringbuf_full->Set(ic.event_lost);
+      inject_skips->beyond_capture->Set(ic.beyond_capture);
+      inject_skips->has_tp->Set(ic.has_traceparent);
+      inject_skips->split->Set(ic.headers_split);
+      inject_skips->not_selected->Set(ic.not_selected);
+      inject_skips->push_failed->Set(ic.push_failed);
+      inject_skips->not_http1->Set(ic.stop_not_http1);
+      inject_skips->chunked->Set(ic.stop_chunked);
+      inject_skips->upgrade->Set(ic.stop_upgrade);
+      inject_skips->too_large->Set(ic.stop_too_large);
+      inject_skips->sockhash_full->Set(ic.sockhash_full);
+    }
     truncated_events->Set(d.truncated_events);
     truncated_bytes->Set(d.truncated_bytes);
     for (const ProgramStats& p : loader->ReadProgramStats()) {
@@ -304,6 +339,7 @@ int RunAgent(const Config& initial_cfg) {
     struct stat st;
     return stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 ? st.st_ino : 0;
   });
+  InjectedIds injected_ids;
   for (uint32_t pid : traced.pids()) resources.Get(pid);
   // Which requests make spans (excluded paths make none) and which spans are
   // exported (head sampling and keep-rules); see src/sampling/.
@@ -396,6 +432,33 @@ int RunAgent(const Config& initial_cfg) {
       case EventKind::kMmapExec:
         tls_look(ev.pid);
         break;
+      case EventKind::kInject: {
+        const InjectedTraceparent& t = ev.inject;
+        InjectedContext c;
+        c.pid = t.pid;
+        c.local_addr = t.local_addr;
+        c.local_port = t.local_port;
+        c.peer_addr = t.peer_addr;
+        c.peer_port = t.peer_port;
+        c.stream_pos = t.stream_pos;
+        c.trace_id = t.trace_id;
+        c.span_id = t.span_id;
+        c.parent_id = t.parent_id;
+        c.flags = t.flags;
+        c.ts_ns = t.ts_ns;
+        injected_ids.Add(c);
+        break;
+      }
+      case EventKind::kServerContext: {
+        const KernelServerIdentity& k = ev.server_ctx;
+        ServerIdentity id;
+        id.trace_id = k.trace_id;
+        id.span_id = k.span_id;
+        id.parent_id = k.parent_id;
+        id.flags = k.flags;
+        thread_links.OnKernelIdentity(k.conn, k.stream_pos, id);
+        break;
+      }
     }
   };
 
@@ -426,7 +489,10 @@ int RunAgent(const Config& initial_cfg) {
       }
       Span s = builder->Build(m, resources.Get(m.conn.key.pid));
       MessageTiming t = TimingOf(m);
-      ThreadLinks::Linked link = stitch.Link(m, t.tid, t.start_ns, &s);  // ThreadLinks::Apply, and stitching
+      // A request sonde gave a traceparent: its CLIENT span is the one the
+      // callee saw as its parent, so it takes the ids that were sent.
+      ThreadLinks::Linked link;
+      if (!injected_ids.Apply(m, &s)) link = stitch.Link(m, t.tid, t.start_ns, &s);  // ThreadLinks::Apply, and stitching
       red.Record(s);  // RED metrics see every span, before any sampling
       spans_created->Add();
       ++spans_made;
@@ -463,6 +529,7 @@ int RunAgent(const Config& initial_cfg) {
       tracker.Expire(now);
       thread_links.Expire(now);
       stitch.Expire(now);
+      injected_ids.Expire(now);
       traced.Tick();
       tls_tick();
       feed_kernel_counters();
@@ -483,6 +550,8 @@ int RunAgent(const Config& initial_cfg) {
         cfg.routes = next.routes;
         excluded = std::make_unique<ExcludedPaths>(next.exclude_paths);
         if (!(next.sampling == cfg.sampling)) spdlog::warn("sampling changes take effect after a restart");
+        if (next.inject_traceparent != cfg.inject_traceparent)
+          spdlog::warn("propagation.inject_traceparent changes take effect after a restart");
         spdlog::info("config reloaded from {}", cfg.config_path);
       }
     }
@@ -521,6 +590,16 @@ int RunAgent(const Config& initial_cfg) {
                  "{} ambiguous, {} client bytes not seen; {} reservations expired, {} dropped",
                  cs.stitched, cs.adopted, cs.header_wins, cs.not_aligned, cs.ambiguous, cs.no_client_bytes,
                  cs.expired, cs.dropped);
+  if (cfg.inject_traceparent) {
+    InjectCounters ic = loader->ReadInjectCounters();
+    spdlog::info("traceparent injection: {} requests injected ({} spans took the ids, {} reports unclaimed); "
+                 "skipped: already had one {}, header split over writes {}, process not selected {}, "
+                 "push failed {}, ring buffer full {}, beyond the captured bytes {}; sockets stopped: not HTTP/1 {}, "
+                 "chunked {}, upgrade {}, too large {}, sockhash full {}",
+                 ic.injected, injected_ids.stats().applied, injected_ids.size(), ic.has_traceparent,
+                 ic.headers_split, ic.not_selected, ic.push_failed, ic.event_lost, ic.beyond_capture, ic.stop_not_http1,
+                 ic.stop_chunked, ic.stop_upgrade, ic.stop_too_large, ic.sockhash_full);
+  }
   SamplingStats ss = sampler.stats();
   if (ss.sampled != spans_made || spans_excluded->value())
     spdlog::info("sampling: {} spans passed the head sampler, {} kept by keep-rules (errors {}, latency {}), "

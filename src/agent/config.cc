@@ -95,6 +95,7 @@ Output (repeatable; default console, or OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is
 Capture and spans:
   --capture-bytes N    bytes captured per syscall (default 4096, max 16384)
   --no-tls             do not attach uprobes to OpenSSL (no HTTPS / gRPC-over-TLS plaintext)
+  --inject-traceparent insert a traceparent header into outgoing HTTP/1.1 requests (changes traffic)
   --route PATTERN      route template for span names, e.g. /users/{id}
   --capture-header H   HTTP request/response header to record as an attribute
   --no-redact-query    export url.query values as sent
@@ -121,7 +122,7 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
     YAML::Node root = YAML::Load(text);
     if (root.IsNull()) return {};
     std::string err = CheckKeys(root, "", {"select", "capture", "http", "db", "sampling", "output", "log_level",
-                                           "kubernetes", "admin_address"});
+                                           "kubernetes", "admin_address", "propagation"});
     if (!err.empty()) return origin + ": " + err;
     if (auto sel = root["select"]) {
       if (!(err = CheckKeys(sel, "select", {"pids", "exe", "ports"})).empty()) return origin + ": " + err;
@@ -178,6 +179,17 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
         if (!YAML::convert<bool>::decode(db["sanitize_query"], v))
           return origin + ": db.sanitize_query must be true or false";
         cfg->sanitize_db_queries = v;
+      }
+    }
+    if (auto prop = root["propagation"]) {
+      if (!(err = CheckKeys(prop, "propagation", {"inject_traceparent"})).empty()) return origin + ": " + err;
+      if (prop["inject_traceparent"]) {
+        if (!prop["inject_traceparent"].IsScalar())
+          return origin + ": propagation.inject_traceparent must be true or false";
+        std::string s = prop["inject_traceparent"].as<std::string>();
+        if (s != "true" && s != "false")
+          return origin + ": propagation.inject_traceparent must be true or false, got '" + s + "'";
+        cfg->inject_traceparent = s == "true";
       }
     }
     if (auto out = root["output"]) {
@@ -311,6 +323,8 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
       c.capture_response_headers.push_back(v);
     } else if (arg == "--no-tls") {
       c.capture_tls = false;
+    } else if (arg == "--inject-traceparent") {
+      c.inject_traceparent = true;
     } else if (arg == "--no-redact-query") {
       c.redact_query = false;
     } else if (arg == "--no-sanitize-db") {
@@ -345,6 +359,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
     if (c.capture_bytes == Config().capture_bytes) c.capture_bytes = file_cfg.capture_bytes;
     if (!file_cfg.redact_query) c.redact_query = false;
     if (!file_cfg.capture_tls) c.capture_tls = false;
+    if (file_cfg.inject_traceparent) c.inject_traceparent = true;
     if (!file_cfg.sanitize_db_queries) c.sanitize_db_queries = false;
     if (c.log_level == Config().log_level) c.log_level = file_cfg.log_level;
     if (c.admin_address == Config().admin_address) c.admin_address = file_cfg.admin_address;

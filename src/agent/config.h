@@ -26,6 +26,9 @@ struct Config {
   uint32_t capture_bytes = 4096;
   // TLS plaintext through uprobes on OpenSSL's SSL_read/SSL_write.
   bool capture_tls = true;
+  // Insert a W3C traceparent into outgoing HTTP/1.1 requests of the selected
+  // processes (sock_ops + sk_msg). Off by default: it changes their traffic.
+  bool inject_traceparent = false;
   std::vector<OutputSpec> outputs;  // empty: console, or OTLP when an endpoint is set
   // HTTP spans
   std::vector<std::string> routes;

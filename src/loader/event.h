@@ -2,6 +2,7 @@
 // bytes point into the ring buffer and are valid only during the callback.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,7 +11,36 @@
 
 namespace sonde {
 
-enum class EventKind { kData, kOpen, kClose, kExec, kExit, kFork, kListen, kMmapExec, kThread };
+enum class EventKind { kData, kOpen, kClose, kExec, kExit, kFork, kListen, kMmapExec, kInject, kServerContext, kThread };
+
+// A traceparent the kernel inserted into an outgoing HTTP/1 request
+// (sk_msg): the connection as (pid, addresses, ports), the egress stream
+// offset of the request's first byte, and the ids that were sent.
+struct InjectedTraceparent {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  std::string local_addr;
+  uint16_t local_port = 0;
+  std::string peer_addr;
+  uint16_t peer_port = 0;
+  uint64_t stream_pos = 0;
+  std::array<uint8_t, 16> trace_id{};
+  std::array<uint8_t, 8> span_id{};
+  std::array<uint8_t, 8> parent_id{};  // zero: the CLIENT span is a root
+  uint8_t flags = 0;
+  uint64_t ts_ns = 0;
+};
+
+// With injection on: the span identity the kernel gave a SERVER request when
+// its first bytes were read (the parent of what the thread then sends).
+struct KernelServerIdentity {
+  ConnKey conn;
+  uint64_t stream_pos = 0;  // ingress offset of the request's first byte
+  std::array<uint8_t, 16> trace_id{};
+  std::array<uint8_t, 8> span_id{};
+  std::array<uint8_t, 8> parent_id{};  // from its traceparent; zero: a new trace
+  uint8_t flags = 0;
+};
 
 struct Event {
   EventKind kind = EventKind::kData;
@@ -30,6 +60,11 @@ struct Event {
   uint64_t start_ns = 0;
   std::string_view comm;
   uint16_t port = 0;
+
+  // kInject
+  InjectedTraceparent inject;
+  // kServerContext
+  KernelServerIdentity server_ctx;
 };
 
 // Drop counters by reason, summed over CPUs (see enum sonde_drop_reason).
@@ -42,6 +77,22 @@ struct DropCounters {
   uint64_t iov_limit = 0;
   uint64_t read_failed = 0;
   uint64_t tls_unbound = 0;  // TLS plaintext seen before its socket was known
+};
+
+// What the traceparent injector did, by outcome (enum sonde_inject_outcome).
+struct InjectCounters {
+  uint64_t injected = 0;
+  uint64_t has_traceparent = 0;
+  uint64_t headers_split = 0;
+  uint64_t not_selected = 0;
+  uint64_t push_failed = 0;
+  uint64_t stop_not_http1 = 0;
+  uint64_t stop_chunked = 0;
+  uint64_t stop_upgrade = 0;
+  uint64_t stop_too_large = 0;
+  uint64_t sockhash_full = 0;
+  uint64_t event_lost = 0;  // not injected: no room in the ring buffer for the report
+  uint64_t beyond_capture = 0;  // not injected: header block beyond the captured bytes of its write
 };
 
 struct ProgramStats {

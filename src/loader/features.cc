@@ -80,6 +80,14 @@ std::vector<FeatureReport> ProbeFeatures() {
                          "socket-level hooks for trace-context propagation"));
   out.push_back(ProgType("sk_msg programs", BPF_PROG_TYPE_SK_MSG, false,
                          "traceparent injection into outgoing HTTP/1.1 (bpf_msg_push_data)"));
+  {
+    std::ifstream mounts("/proc/mounts");
+    std::stringstream ss;
+    ss << mounts.rdbuf();
+    std::string cg = FindCgroup2Mount(ss.str());
+    out.push_back({"cgroup v2", !cg.empty(), false, cg.empty() ? "no cgroup2 mount in /proc/mounts" : cg,
+                   "where the sock_ops program of traceparent injection attaches (its root)"});
+  }
   out.push_back(ProgType("tc (sched_cls) programs", BPF_PROG_TYPE_SCHED_CLS, false,
                          "packet-level capture on interfaces"));
   std::string lockdown = ReadFirstLine("/sys/kernel/security/lockdown");

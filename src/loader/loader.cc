@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "events.h"
 #include "sonde.skel.h"
@@ -95,7 +98,71 @@ bool HasBpfPrivileges() {
   return has(21) || (has(39) && has(38));
 }
 
+// /proc/mounts escapes space, tab, newline and backslash as \ooo.
+std::string UnescapeMountField(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7' &&
+        s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Attaches the sock_ops program to the cgroup v2 root and the sk_msg program
+// to the sockhash; see bpf/inject.bpf.h.
+bool AttachInjection(sonde_bpf* skel, bpf_link** sockops_link, bool* sk_msg_attached, std::string* cgroup,
+                     std::string* error) {
+  std::ifstream f("/proc/mounts");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  *cgroup = FindCgroup2Mount(ss.str());
+  if (cgroup->empty()) {
+    *error = "traceparent injection needs a cgroup v2 hierarchy (no cgroup2 mount in /proc/mounts); "
+             "mount one or turn propagation.inject_traceparent off";
+    return false;
+  }
+  // The sk_msg program first: a socket entering the sockhash must find it.
+  if (bpf_prog_attach(bpf_program__fd(skel->progs.inject_msg), bpf_map__fd(skel->maps.inj_sockhash),
+                      BPF_SK_MSG_VERDICT, 0) != 0) {
+    *error = std::string("cannot attach the sk_msg program to its sockhash: ") + strerror(errno);
+    return false;
+  }
+  *sk_msg_attached = true;
+  int cg = open(cgroup->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cg < 0) {
+    *error = "cannot open the cgroup v2 root " + *cgroup + ": " + strerror(errno);
+    return false;
+  }
+  // A link, not a plain attachment: it goes away with sonde's file
+  // descriptors, even when sonde is killed.
+  *sockops_link = bpf_program__attach_cgroup(skel->progs.inject_sockops, cg);
+  int saved = errno;
+  close(cg);
+  if (!*sockops_link) {
+    *error = "cannot attach the sock_ops program to " + *cgroup + ": " + strerror(saved);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string FindCgroup2Mount(const std::string& proc_mounts) {
+  std::istringstream is(proc_mounts);
+  std::string line;
+  while (std::getline(is, line)) {
+    std::istringstream ls(line);
+    std::string dev, dir, type;
+    if (!(ls >> dev >> dir >> type)) continue;
+    if (type == "cgroup2") return UnescapeMountField(dir);
+  }
+  return {};
+}
 
 std::unique_ptr<Loader> Loader::Open(const LoaderOptions& opts, std::string* error) {
   libbpf_set_print(LibbpfLog);
@@ -122,9 +189,15 @@ std::unique_ptr<Loader> Loader::Open(const LoaderOptions& opts, std::string* err
   l->skel_->rodata->trace_all = opts.trace_all ? 1 : 0;
   l->skel_->rodata->self_pid = static_cast<uint32_t>(getpid());
   l->skel_->rodata->wakeup_bytes = opts.wakeup_bytes;
+  l->skel_->rodata->inject_on = opts.inject_traceparent ? 1 : 0;
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu > 0) bpf_map__set_max_entries(l->skel_->maps.scratch_map, static_cast<uint32_t>(ncpu));
   bpf_map__set_max_entries(l->skel_->maps.events, opts.ringbuf_bytes);
+  if (!opts.inject_traceparent) {
+    // Not even loaded: with the switch off nothing can touch the traffic.
+    bpf_program__set_autoload(l->skel_->progs.inject_sockops, false);
+    bpf_program__set_autoload(l->skel_->progs.inject_msg, false);
+  }
 
   int err = sonde_bpf__load(l->skel_);
   if (err) {
@@ -138,12 +211,19 @@ std::unique_ptr<Loader> Loader::Open(const LoaderOptions& opts, std::string* err
              "); tracefs must be mounted at /sys/kernel/tracing";
     return nullptr;
   }
-  // sonde_bpf__attach attaches every tracepoint; the uprobes wait for AttachTls.
+  // sonde_bpf__attach attaches every tracepoint; the uprobes wait for
+  // AttachTls; sock_ops and sk_msg are attached below.
   bpf_program* prog;
   bpf_object__for_each_program(prog, l->skel_->obj) {
-    if (strncmp(bpf_program__section_name(prog), "uprobe", 6) != 0 &&
-        strncmp(bpf_program__section_name(prog), "uretprobe", 9) != 0)
+    const char* sec = bpf_program__section_name(prog);
+    if (strncmp(sec, "uprobe", 6) != 0 && strncmp(sec, "uretprobe", 9) != 0 && strcmp(sec, "sockops") != 0 &&
+        strcmp(sec, "sk_msg") != 0)
       l->links_++;
+  }
+  if (opts.inject_traceparent) {
+    if (!AttachInjection(l->skel_, &l->sockops_link_, &l->sk_msg_attached_, &l->inject_cgroup_, error))
+      return nullptr;
+    l->links_ += 2;
   }
 
   l->rb_ = ring_buffer__new(bpf_map__fd(l->skel_->maps.events), &Loader::OnRecord, l.get(), nullptr);
@@ -155,6 +235,12 @@ std::unique_ptr<Loader> Loader::Open(const LoaderOptions& opts, std::string* err
 }
 
 Loader::~Loader() {
+  // Injection first: no socket enters the sockhash any more, then the
+  // sk_msg program leaves it (the sockets in it are released with the map).
+  if (sockops_link_) bpf_link__destroy(sockops_link_);
+  if (sk_msg_attached_)
+    bpf_prog_detach2(bpf_program__fd(skel_->progs.inject_msg), bpf_map__fd(skel_->maps.inj_sockhash),
+                     BPF_SK_MSG_VERDICT);
   for (auto& [id, links] : tls_links_)
     for (bpf_link* link : links) bpf_link__destroy(link);
   if (rb_) ring_buffer__free(rb_);
@@ -325,6 +411,49 @@ int Loader::OnRecord(void* ctx, void* data, size_t size) {
       ev.port = l->port;
       break;
     }
+    case SONDE_EV_INJECT: {
+      if (size < sizeof(sonde_inject_event)) {
+        self->malformed_++;
+        return 0;
+      }
+      const auto* in = static_cast<const sonde_inject_event*>(data);
+      ev.kind = EventKind::kInject;
+      InjectedTraceparent& t = ev.inject;
+      t.pid = in->pid;
+      t.tid = hdr->tid;
+      t.local_addr = CachedAddr(in->tuple.family, in->tuple.laddr);
+      t.local_port = in->tuple.lport;
+      t.peer_addr = CachedAddr(in->tuple.family, in->tuple.raddr);
+      t.peer_port = in->tuple.rport;
+      t.stream_pos = in->pos;
+      memcpy(t.trace_id.data(), in->trace_id, 16);
+      memcpy(t.span_id.data(), in->span_id, 8);
+      memcpy(t.parent_id.data(), in->parent_id, 8);
+      t.flags = in->flags;
+      t.ts_ns = hdr->ts_ns;
+      ev.pid = in->pid;
+      break;
+    }
+    case SONDE_EV_SERVER_CTX: {
+      if (size < sizeof(sonde_server_ctx_event)) {
+        self->malformed_++;
+        return 0;
+      }
+      const auto* sc = static_cast<const sonde_server_ctx_event*>(data);
+      ev.kind = EventKind::kServerContext;
+      KernelServerIdentity& k = ev.server_ctx;
+      k.conn.pid = sc->conn.pid;
+      k.conn.fd = sc->conn.fd;
+      k.conn.pstart_ns = sc->conn.pstart_ns;
+      k.conn.gen = sc->conn.gen;
+      k.stream_pos = sc->pos;
+      memcpy(k.trace_id.data(), sc->trace_id, 16);
+      memcpy(k.span_id.data(), sc->span_id, 8);
+      memcpy(k.parent_id.data(), sc->parent_id, 8);
+      k.flags = sc->flags;
+      ev.pid = sc->conn.pid;
+      break;
+    }
     default:
       self->malformed_++;
       return 0;
@@ -379,6 +508,34 @@ DropCounters Loader::ReadDrops() const {
   d.read_failed = sum(SONDE_DROP_READ_FAILED);
   d.tls_unbound = sum(SONDE_DROP_TLS_UNBOUND);
   return d;
+}
+
+InjectCounters Loader::ReadInjectCounters() const {
+  InjectCounters c;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return c;
+  std::vector<uint64_t> vals(static_cast<size_t>(ncpu));
+  auto sum = [&](uint32_t outcome) -> uint64_t {
+    if (bpf_map__lookup_elem(skel_->maps.inject_counts, &outcome, sizeof(outcome), vals.data(),
+                             vals.size() * sizeof(uint64_t), 0) != 0)
+      return 0;
+    uint64_t s = 0;
+    for (uint64_t v : vals) s += v;
+    return s;
+  };
+  c.injected = sum(SONDE_INJ_INJECTED);
+  c.has_traceparent = sum(SONDE_INJ_HAS_TRACEPARENT);
+  c.headers_split = sum(SONDE_INJ_HEADERS_SPLIT);
+  c.not_selected = sum(SONDE_INJ_NOT_SELECTED);
+  c.push_failed = sum(SONDE_INJ_PUSH_FAILED);
+  c.stop_not_http1 = sum(SONDE_INJ_STOP_NOT_HTTP1);
+  c.stop_chunked = sum(SONDE_INJ_STOP_CHUNKED);
+  c.stop_upgrade = sum(SONDE_INJ_STOP_UPGRADE);
+  c.stop_too_large = sum(SONDE_INJ_STOP_TOO_LARGE);
+  c.sockhash_full = sum(SONDE_INJ_SOCKHASH_FULL);
+  c.event_lost = sum(SONDE_INJ_EVENT_LOST);
+  c.beyond_capture = sum(SONDE_INJ_BEYOND_CAPTURE);
+  return c;
 }
 
 }  // namespace sonde

@@ -22,6 +22,9 @@ struct LoaderOptions {
   bool trace_all = false;              // every process except sonde itself
   uint32_t ringbuf_bytes = 8u << 20;   // power of two
   uint32_t wakeup_bytes = 64u << 10;   // wake the poller once this much is queued
+  // Insert traceparent into outgoing HTTP/1 requests of selected processes
+  // (sock_ops on the cgroup v2 root + sk_msg on a sockhash).
+  bool inject_traceparent = false;
 };
 
 class Loader {
@@ -56,6 +59,9 @@ class Loader {
   void DetachTls(uint64_t id);
 
   DropCounters ReadDrops() const;
+  InjectCounters ReadInjectCounters() const;
+  // The cgroup v2 directory the sock_ops program is attached to ("" when off).
+  const std::string& inject_cgroup() const { return inject_cgroup_; }
   // Run time and count per program; all zero unless kernel.bpf_stats_enabled=1.
   std::vector<ProgramStats> ReadProgramStats() const;
   size_t attached_programs() const { return links_; }
@@ -71,11 +77,19 @@ class Loader {
   std::map<uint64_t, std::vector<bpf_link*>> tls_links_;
   uint64_t next_tls_id_ = 1;
   uint64_t malformed_ = 0;
+  bpf_link* sockops_link_ = nullptr;
+  bool sk_msg_attached_ = false;
+  std::string inject_cgroup_;
   const Callback* cb_ = nullptr;
 };
 
 // Mounts tracefs at /sys/kernel/tracing when it is not mounted (tracepoint
 // attachment needs it). Returns false with *error set when that fails.
 bool EnsureTracefs(std::string* error);
+
+// The mount point of the cgroup v2 hierarchy according to a /proc/mounts
+// text: "/sys/fs/cgroup" on pure v2 hosts, "/sys/fs/cgroup/unified" in the
+// hybrid layout; "" when there is none.
+std::string FindCgroup2Mount(const std::string& proc_mounts);
 
 }  // namespace sonde

@@ -72,6 +72,10 @@ SelfMetrics::SelfMetrics(std::shared_ptr<const Resource> resource, uint64_t star
            "Time spent running each BPF program (kernel.bpf_stats_enabled).");
   Describe(std::string(self_metric::kBpfRuns), K::kCounter, false, "{run}",
            "Runs of each BPF program (kernel.bpf_stats_enabled).");
+  Describe(std::string(self_metric::kPropagationInjected), K::kCounter, false, "{request}",
+           "Outgoing HTTP/1 requests given a traceparent header by sonde.");
+  Describe(std::string(self_metric::kPropagationSkipped), K::kCounter, false, "{request}",
+           "Outgoing HTTP/1 requests not given a traceparent, and sockets where injection stopped, by reason.");
 }
 
 SelfMetrics::~SelfMetrics() = default;

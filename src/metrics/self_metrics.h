@@ -72,6 +72,14 @@ inline constexpr std::string_view kExportQueueCapacity = "sonde.export.queue.cap
 // [sonde_bpf_runs_total].
 inline constexpr std::string_view kBpfRunTime = "sonde.bpf.run_time";
 inline constexpr std::string_view kBpfRuns = "sonde.bpf.runs";
+// Outgoing HTTP/1 requests given a traceparent by sonde
+// (propagation.inject_traceparent) [sonde_propagation_injected_total].
+inline constexpr std::string_view kPropagationInjected = "sonde.propagation.injected";
+// Requests not given one, attribute reason = has_traceparent, headers_split,
+// not_selected, push_failed, ringbuf_full, beyond_capture; and sockets on which injection
+// stopped, reason = not_http1, chunked, upgrade, too_large, sockhash_full
+// [sonde_propagation_skipped_total].
+inline constexpr std::string_view kPropagationSkipped = "sonde.propagation.skipped";
 }  // namespace self_metric
 
 class SelfMetrics final : public MetricProducer {

@@ -14,6 +14,8 @@ constexpr uint64_t kKeepEndedNs = 30'000'000'000ull;   // after the response
 constexpr uint64_t kKeepOpenNs = 300'000'000'000ull;   // a request never answered
 constexpr size_t kMaxSpawned = 65536;                   // threads remembered with their creator
 constexpr int kMaxSpawnDepth = 4;                       // threads started by started threads
+// Kernel-chosen identities waiting for their request to be decoded.
+constexpr size_t kMaxKernelIdentities = 65536;
 
 void SetAttr(Span* s, std::string_view key, std::string_view value) {
   for (Attribute& a : s->attributes) {
@@ -40,20 +42,40 @@ MessageTiming TimingOf(const Message& m) {
   return t;
 }
 
+void ThreadLinks::OnKernelIdentity(const ConnKey& conn, uint64_t stream_pos, const ServerIdentity& id) {
+  KernelKey k{conn, stream_pos};
+  if (kernel_.emplace(k, id).second) kernel_order_.push_back(k);
+  while (kernel_order_.size() > kMaxKernelIdentities) {
+    kernel_.erase(kernel_order_.front());
+    kernel_order_.pop_front();
+  }
+}
+
 void ThreadLinks::OnServerRequest(const RequestStart& r) {
   Entry e;
   e.conn = r.conn.key;
   e.start_ns = r.start_ns;
-  if (std::optional<TraceContext> in = ExtractTraceContext(r.trace_headers)) {
+  auto kernel = kernel_.empty() ? kernel_.end() : kernel_.find(KernelKey{r.conn.key, r.pos});
+  if (kernel != kernel_.end()) {
+    // The kernel already sent this identity's trace id (and its span id as
+    // parent) downstream: the SERVER span must be exactly that one.
+    e.id = kernel->second;
+    e.id.flags_known = !IsZero(e.id.parent_id);
+    if (std::optional<TraceContext> in = ExtractTraceContext(r.trace_headers))
+      if (in->trace_id == e.id.trace_id) e.id.trace_state = std::move(in->trace_state);
+    kernel_.erase(kernel);
+    ++stats_.kernel_identities;
+  } else if (std::optional<TraceContext> in = ExtractTraceContext(r.trace_headers)) {
     e.id.trace_id = in->trace_id;
     e.id.parent_id = in->parent_id;
     e.id.trace_state = std::move(in->trace_state);
     e.id.flags = in->flags;
     e.id.flags_known = true;
+    e.id.span_id = ids_->NewSpanId();
   } else {
     e.id.trace_id = ids_->NewTraceId();
+    e.id.span_id = ids_->NewSpanId();
   }
-  e.id.span_id = ids_->NewSpanId();
   auto& q = threads_[ThreadKey{r.conn.key.pid, r.tid}];
   if (q.size() >= kMaxPerThread) q.pop_front();
   q.push_back(std::move(e));

@@ -62,13 +62,19 @@ struct ThreadLinkStats {
   uint64_t linked = 0;           // CLIENT spans given a parent by thread
   uint64_t ambiguous = 0;        // CLIENT spans left without parent: several candidates
   uint64_t inherited = 0;        // ... of which linked through the thread that created theirs
+  uint64_t kernel_identities = 0;  // requests given the identity the kernel chose
 };
 
 class ThreadLinks {
  public:
   explicit ThreadLinks(IdGenerator* ids) : ids_(ids) {}
 
-  // A SERVER request was read: choose its span identity.
+  // The kernel already chose the identity of the request starting at
+  // `stream_pos` on `conn` (traceparent injection: it is the parent of what
+  // the thread sends while handling it). OnServerRequest adopts it.
+  void OnKernelIdentity(const ConnKey& conn, uint64_t stream_pos, const ServerIdentity& id);
+  // A SERVER request was read: choose its span identity (the kernel's, when
+  // it reported one for this request).
   void OnServerRequest(const RequestStart& r);
   // The SERVER span of a request ends at `end_ns` (call before Apply for it).
   void OnServerDone(const ConnKey& conn, uint32_t tid, uint64_t start_ns, uint64_t end_ns);
@@ -132,9 +138,20 @@ class ThreadLinks {
   // on up, a few levels), if it is still being handled at `t_ns`.
   const Entry* Inherited(ThreadKey key, uint64_t t_ns) const;
 
+  struct KernelKey {
+    ConnKey conn;
+    uint64_t pos;
+    bool operator==(const KernelKey& o) const { return conn == o.conn && pos == o.pos; }
+  };
+  struct KernelKeyHash {
+    size_t operator()(const KernelKey& k) const { return ConnKeyHash()(k.conn) ^ (k.pos * 0x9E3779B97F4A7C15ull); }
+  };
+
   IdGenerator* ids_;
   std::unordered_map<ThreadKey, std::deque<Entry>, ThreadKeyHash> threads_;
   std::unordered_map<ThreadKey, Spawn, ThreadKeyHash> spawned_;  // thread -> who created it, when
+  std::unordered_map<KernelKey, ServerIdentity, KernelKeyHash> kernel_;
+  std::deque<KernelKey> kernel_order_;  // oldest first, to bound kernel_
   ThreadLinkStats stats_;
 };
 

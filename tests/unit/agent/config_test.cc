@@ -1,6 +1,7 @@
 #include "agent/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace sonde {
 namespace {
@@ -125,6 +126,37 @@ TEST(Config, TlsCaptureIsOnUnlessTurnedOff) {
   Config c;
   ASSERT_EQ(ApplyYamlConfig("capture:\n  tls: false\n", "f.yaml", &c), "");
   EXPECT_FALSE(c.capture_tls);
+}
+
+TEST(Config, TraceparentInjectionIsOffUnlessTurnedOn) {
+  EXPECT_FALSE(Parse({}).config.inject_traceparent);
+  ParseResult r = Parse({"--inject-traceparent"});
+  ASSERT_EQ(r.error, "");
+  EXPECT_TRUE(r.config.inject_traceparent);
+  Config c;
+  ASSERT_EQ(ApplyYamlConfig("propagation:\n  inject_traceparent: true\n", "f.yaml", &c), "");
+  EXPECT_TRUE(c.inject_traceparent);
+  ASSERT_EQ(ApplyYamlConfig("propagation:\n  inject_traceparent: false\n", "f.yaml", &c), "");
+  EXPECT_FALSE(c.inject_traceparent);
+  EXPECT_EQ(ApplyYamlConfig("propagation:\n  inject_traceparent: sometimes\n", "f.yaml", &c),
+            "f.yaml: propagation.inject_traceparent must be true or false, got 'sometimes'");
+  EXPECT_EQ(ApplyYamlConfig("propagation:\n  inject_traceparent: [true]\n", "f.yaml", &c),
+            "f.yaml: propagation.inject_traceparent must be true or false");
+  EXPECT_EQ(ApplyYamlConfig("propagation:\n  inject_tracestate: true\n", "f.yaml", &c),
+            "f.yaml: unknown config key 'propagation.inject_tracestate'");
+}
+
+TEST(Config, TraceparentInjectionFromTheConfigFile) {
+  char path[] = "/tmp/sonde_config_test_XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string text = "propagation:\n  inject_traceparent: true\n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  ParseResult r = Parse({"--config", path});
+  unlink(path);
+  ASSERT_EQ(r.error, "");
+  EXPECT_TRUE(r.config.inject_traceparent);
 }
 
 }  // namespace

@@ -201,3 +201,77 @@ TEST(ThreadLinks, ThreadStartedOutsideARequestInheritsNothing) {
 
 }  // namespace
 }  // namespace sonde
+
+namespace sonde {
+namespace {
+
+// With traceparent injection the kernel chooses a SERVER request's identity
+// when it reads it; the SERVER span and the thread's CLIENT spans use it.
+TEST(ThreadLinksKernel, ServerRequestAdoptsTheKernelIdentity) {
+  IdGenerator gen(7);
+  ThreadLinks links(&gen);
+  ServerIdentity k;
+  k.trace_id.fill(0x31);
+  k.span_id.fill(0x32);
+  k.flags = 1;
+  ConnInfo conn;
+  conn.key = ConnKey{42, 1000, 5, 5};
+  conn.role = Role::kServer;
+  links.OnKernelIdentity(conn.key, 300, k);
+  RequestStart other{conn, 9, 50, {}, 0};  // another request of the connection
+  links.OnServerRequest(other);
+  RequestStart r{conn, 9, 100, {}, 300};
+  links.OnServerRequest(r);
+  EXPECT_EQ(links.stats().kernel_identities, 1u);
+
+  HttpExchange ex;
+  ex.request.tid = 9;
+  ex.request.start_ns = 100;
+  ex.request.end_ns = 100;
+  HttpResponse resp;
+  resp.end_ns = 200;
+  ex.response = resp;
+  Span server;
+  links.Apply(Message{conn, ex}, 9, 100, &server);
+  EXPECT_EQ(server.trace_id, k.trace_id);
+  EXPECT_EQ(server.span_id, k.span_id);
+  EXPECT_TRUE(IsZero(server.parent_span_id));
+
+  Span earlier;
+  HttpExchange ex0 = ex;
+  ex0.request.start_ns = 50;
+  links.Apply(Message{conn, ex0}, 9, 50, &earlier);
+  EXPECT_NE(earlier.trace_id, k.trace_id);  // its own, chosen in user space
+}
+
+TEST(ThreadLinksKernel, IncomingTracestateIsKeptWhenTheTraceMatches) {
+  IdGenerator gen(7);
+  ThreadLinks links(&gen);
+  ServerIdentity k;
+  // 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
+  const uint8_t tid[16] = {0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd,
+                           0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31, 0x9c};
+  std::copy(tid, tid + 16, k.trace_id.begin());
+  k.span_id.fill(0x44);
+  k.parent_id = {0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31};
+  k.flags = 1;
+  ConnInfo conn;
+  conn.key = ConnKey{42, 1000, 5, 5};
+  conn.role = Role::kServer;
+  links.OnKernelIdentity(conn.key, 0, k);
+  links.OnServerRequest(RequestStart{conn, 9, 100,
+                                     {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                                      {"tracestate", "vendor=x"}},
+                                     0});
+  HttpExchange ex;
+  ex.request.tid = 9;
+  ex.request.start_ns = 100;
+  Span server;
+  links.Apply(Message{conn, ex}, 9, 100, &server);
+  EXPECT_EQ(server.span_id, k.span_id);
+  EXPECT_EQ(server.parent_span_id, k.parent_id);
+  EXPECT_EQ(server.trace_state, "vendor=x");
+}
+
+}  // namespace
+}  // namespace sonde
