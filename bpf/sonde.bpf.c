@@ -2,6 +2,7 @@
  * cycle and data, scheduler tracepoints for process discovery, and uprobes
  * on OpenSSL for TLS plaintext (attached per library by user space). */
 #include "tls.bpf.h"
+#include "async_ctx.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -133,6 +134,7 @@ static __always_inline struct sonde_data_event* begin_data(__u64 id, __s32 fd, s
   e->dir = dir;
   e->role = st->role;
   e->flags = flags;
+  e->async_ctx = async_ctx_of_current(id >> 32);
   return e;
 }
 

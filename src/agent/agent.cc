@@ -30,9 +30,11 @@
 #include "metrics/red_metrics.h"
 #include "metrics/self_metrics.h"
 #include "loader/loader.h"
+#include "loader/python_runtime.h"
 #include "loader/tls_probes.h"
 #include "spans/span_builder.h"
 #include "spans/thread_links.h"
+#include "spans/async_links.h"
 #include "spans/id_generator.h"
 #include "spans/resource.h"
 #include "sampling/excluded_paths.h"
@@ -297,6 +299,13 @@ int RunAgent(const Config& initial_cfg) {
   auto builder = std::make_unique<SpanBuilder>(MakeSpanOptions(cfg), &ids, mono_to_unix);
   Resources resources(&traced, HostName());
   ThreadLinks thread_links(&ids);
+  // Event loops: which task made a syscall (src/spans/async_links.h), read in
+  // the kernel for the CPython processes described here.
+  AsyncLinks async_links(&thread_links);
+  AsyncContextTargets async_targets(
+      [l = loader.get()](uint32_t pid, const sonde_py_runtime& rt) { l->SetAsyncRuntime(pid, rt); },
+      [l = loader.get()](uint32_t pid) { l->ClearAsyncRuntime(pid); });
+  for (uint32_t pid : traced.pids()) async_targets.Scan(pid);
   for (uint32_t pid : traced.pids()) resources.Get(pid);
   // Which requests make spans (excluded paths make none) and which spans are
   // exported (head sampling and keep-rules); see src/sampling/.
@@ -340,10 +349,15 @@ int RunAgent(const Config& initial_cfg) {
     events_captured->Add();
     switch (ev.kind) {
       case EventKind::kData:
-        if (traced.IsTraced(ev.conn.key.pid)) tracker.OnData(ev.conn, ev.dir, ev.chunk);
+        if (traced.IsTraced(ev.conn.key.pid)) {
+          tracker.OnData(ev.conn, ev.dir, ev.chunk);
+          if (ev.async_ctx) async_links.OnData(ev.conn.key, ev.dir, ev.ts_ns, ev.async_ctx);
+          if (!async_targets.Known(ev.conn.key.pid)) async_targets.Scan(ev.conn.key.pid);
+        }
         break;
       case EventKind::kOpen:
         if (traced.IsTraced(ev.conn.key.pid)) {
+          async_targets.Scan(ev.conn.key.pid);
           tracker.OnOpen(ev.conn, ev.ts_ns);
           // Read the process's resource while it exists: a client may exit
           // before its spans are built.
@@ -352,6 +366,7 @@ int RunAgent(const Config& initial_cfg) {
         break;
       case EventKind::kClose:
         tracker.OnClose(ev.conn.key, ev.ts_ns);
+        async_links.OnClose(ev.conn.key, ev.ts_ns);
         break;
       case EventKind::kExec:
         resources.Forget(ev.pid);
@@ -361,6 +376,7 @@ int RunAgent(const Config& initial_cfg) {
           spdlog::debug("tracing pid {} ({})", ev.pid, ev.comm);
         }
         if (tls) tls->Forget(ev.pid);  // a new program: its old files are gone
+        async_targets.Forget(ev.pid);
         tls_look(ev.pid);
         break;
       case EventKind::kFork:
@@ -372,6 +388,8 @@ int RunAgent(const Config& initial_cfg) {
         tracker.OnProcessExit(ev.pid, ev.ts_ns);
         traced.OnExit(ev.pid);
         if (tls) tls->Forget(ev.pid);
+        async_targets.Forget(ev.pid);
+        async_links.OnProcessExit(ev.pid, ev.ts_ns);
         break;
       case EventKind::kListen:
         traced.OnListen(ev.pid, ev.port);
@@ -379,12 +397,13 @@ int RunAgent(const Config& initial_cfg) {
         break;
       case EventKind::kMmapExec:
         tls_look(ev.pid);
+        async_targets.Rescan(ev.pid);  // libpython loaded late (embedded interpreters)
         break;
     }
   };
 
   std::vector<Span> to_export;
-  auto emit_spans = [&]() {
+  auto emit_spans = [&](bool final_flush = false) {
     // Requests read by servers first: their span identities must exist before
     // the calls made while handling them are linked (thread_links.h).
     std::vector<RequestStart> starts;
@@ -397,6 +416,7 @@ int RunAgent(const Config& initial_cfg) {
       if (m.conn.role != Role::kServer) continue;
       MessageTiming t = TimingOf(m);
       thread_links.OnServerDone(m.conn.key, t.tid, t.start_ns, t.end_ns);
+      async_links.OnServerDone(m);
     }
     for (const Message& m : msgs) {
       if (excluded->Excludes(m)) {  // health checks, scrapes: no span, no RED data point
@@ -405,13 +425,21 @@ int RunAgent(const Config& initial_cfg) {
       }
       Span s = builder->Build(m, resources.Get(m.conn.key.pid));
       MessageTiming t = TimingOf(m);
-      ThreadLinks::Linked link = thread_links.Apply(m, t.tid, t.start_ns, &s);
       red.Record(s);  // RED metrics see every span, before any sampling
       spans_created->Add();
       ++spans_made;
+      if (async_links.Hold(m, &s, now)) continue;  // parent known once its thread's requests are answered
+      ThreadLinks::Linked link = thread_links.Apply(m, t.tid, t.start_ns, &s);
       SamplingParent parent = ParentOf(s, m);
       if (link.parent_linked) parent = SamplingParent{SamplingParent::Kind::kLocal, link.parent_sampled};
       sampler.Offer(std::move(s), parent, now, &to_export);
+    }
+    std::vector<AsyncLinks::Released> released;
+    async_links.Release(now, &released, final_flush);
+    for (AsyncLinks::Released& r : released) {
+      SamplingParent parent = ParentOf(r.span, Message{});
+      if (r.parent_linked) parent = SamplingParent{SamplingParent::Kind::kLocal, r.parent_sampled};
+      sampler.Offer(std::move(r.span), parent, now, &to_export);
     }
     sampler.Expire(now);
     for (Span& s : to_export) pipeline->Push(std::move(s));
@@ -441,6 +469,7 @@ int RunAgent(const Config& initial_cfg) {
     if (now - last_expire > 1000000000ull) {
       tracker.Expire(now);
       thread_links.Expire(now);
+      async_links.Expire(now);
       traced.Tick();
       tls_tick();
       feed_kernel_counters();
@@ -472,7 +501,7 @@ int RunAgent(const Config& initial_cfg) {
 
   // Deliver what is still queued in the kernel, then flush and detach.
   loader->Poll(0, on_event);
-  emit_spans();
+  emit_spans(/*final_flush=*/true);
   sampler.DropHeld();  // no keep-rule matched them before the end
   sampling_counters.Set(sampler.stats());
   if (watcher) watcher->Stop();
@@ -498,6 +527,16 @@ int RunAgent(const Config& initial_cfg) {
                  "{} sampled out, {} pushed out of the hold buffer; {} requests on excluded paths",
                  ss.sampled, ss.kept_error + ss.kept_latency, ss.kept_error, ss.kept_latency,
                  ss.dropped_not_sampled, ss.dropped_buffer_full, spans_excluded->value());
+  const AsyncLinkStats& as = async_links.stats();
+  AsyncContextCounters ac = loader->ReadAsyncCounters();
+  if (async_targets.stats().python_processes || async_targets.stats().unsupported_python)
+    spdlog::info("async links: {} CPython processes described ({} of unsupported versions); kernel: {} events with "
+                 "a context, {} thread lookups, {} threads without state, {} unreadable; {} CLIENT spans held: {} "
+                 "linked by task, {} by thread context, {} no match, {} identity forgotten, {} ambiguous, {} timed out, {} "
+                 "overflow",
+                 async_targets.stats().python_processes, async_targets.stats().unsupported_python, ac.read,
+                 ac.thread_lookups, ac.no_thread, ac.read_failed, as.held, as.linked_task, as.linked_thread,
+                 as.no_match, as.identity_gone, as.ambiguous, as.timed_out, as.overflow);
   tls.reset();
   loader.reset();
   return 0;

@@ -22,6 +22,9 @@ struct Event {
   // kData
   Direction dir = Direction::kEgress;
   DataChunk chunk;
+  // The calling thread's async context (CPython: its current contextvars
+  // Context), 0 when unknown.
+  uint64_t async_ctx = 0;
 
   // kExec / kExit / kFork / kListen / kMmapExec
   uint32_t pid = 0;
@@ -41,6 +44,14 @@ struct DropCounters {
   uint64_t iov_limit = 0;
   uint64_t read_failed = 0;
   uint64_t tls_unbound = 0;  // TLS plaintext seen before its socket was known
+};
+
+// What the kernel did to read async contexts (enum sonde_async_stat).
+struct AsyncContextCounters {
+  uint64_t read = 0;          // data events that carry one
+  uint64_t thread_lookups = 0;
+  uint64_t no_thread = 0;     // a thread of the runtime had no interpreter state
+  uint64_t read_failed = 0;
 };
 
 struct ProgramStats {

@@ -13,6 +13,7 @@
 #include <cstdarg>
 #include <cstring>
 
+#include "async_ctx.h"
 #include "events.h"
 #include "sonde.skel.h"
 
@@ -270,6 +271,7 @@ int Loader::OnRecord(void* ctx, void* data, size_t size) {
       ev.chunk.ts_ns = hdr->ts_ns;
       ev.chunk.tid = hdr->tid;
       ev.conn.tls = (d->flags & SONDE_DATA_F_TLS) != 0;
+      ev.async_ctx = d->async_ctx;
       break;
     }
     case SONDE_EV_OPEN:
@@ -344,6 +346,34 @@ std::vector<ProgramStats> Loader::ReadProgramStats() const {
     out.push_back({bpf_program__name(prog), info.run_time_ns, info.run_cnt});
   }
   return out;
+}
+
+void Loader::SetAsyncRuntime(uint32_t pid, const sonde_py_runtime& rt) {
+  bpf_map__update_elem(skel_->maps.py_runtimes, &pid, sizeof(pid), &rt, sizeof(rt), BPF_ANY);
+}
+
+void Loader::ClearAsyncRuntime(uint32_t pid) {
+  bpf_map__delete_elem(skel_->maps.py_runtimes, &pid, sizeof(pid), 0);
+}
+
+AsyncContextCounters Loader::ReadAsyncCounters() const {
+  AsyncContextCounters c;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return c;
+  std::vector<uint64_t> vals(static_cast<size_t>(ncpu));
+  auto sum = [&](uint32_t what) -> uint64_t {
+    if (bpf_map__lookup_elem(skel_->maps.async_ctx_stats, &what, sizeof(what), vals.data(),
+                             vals.size() * sizeof(uint64_t), 0) != 0)
+      return 0;
+    uint64_t s = 0;
+    for (uint64_t v : vals) s += v;
+    return s;
+  };
+  c.read = sum(SONDE_ASYNC_CTX_READ);
+  c.thread_lookups = sum(SONDE_ASYNC_THREAD_LOOKUPS);
+  c.no_thread = sum(SONDE_ASYNC_NO_THREAD);
+  c.read_failed = sum(SONDE_ASYNC_READ_FAILED);
+  return c;
 }
 
 DropCounters Loader::ReadDrops() const {

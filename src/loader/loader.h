@@ -11,6 +11,8 @@
 
 #include "loader/event.h"
 
+struct sonde_py_runtime;
+
 struct sonde_bpf;
 struct ring_buffer;
 struct bpf_link;
@@ -54,6 +56,12 @@ class Loader {
   uint64_t AttachTls(const std::string& path, const std::map<std::string, uint64_t>& offsets,
                      std::string* error);
   void DetachTls(uint64_t id);
+
+  // Where the async context of `pid`'s threads is read (bpf/async_ctx.h);
+  // Clear stops reading it.
+  void SetAsyncRuntime(uint32_t pid, const sonde_py_runtime& rt);
+  void ClearAsyncRuntime(uint32_t pid);
+  AsyncContextCounters ReadAsyncCounters() const;
 
   DropCounters ReadDrops() const;
   // Run time and count per program; all zero unless kernel.bpf_stats_enabled=1.

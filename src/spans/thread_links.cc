@@ -1,5 +1,7 @@
 #include "spans/thread_links.h"
 
+#include <algorithm>
+
 #include "spans/http_common.h"
 #include "spans/trace_context.h"
 
@@ -52,7 +54,12 @@ void ThreadLinks::OnServerRequest(const RequestStart& r) {
   }
   e.id.span_id = ids_->NewSpanId();
   auto& q = threads_[ThreadKey{r.conn.key.pid, r.tid}];
-  if (q.size() >= kMaxPerThread) q.pop_front();
+  if (q.size() >= kMaxPerThread) {
+    // Forget the oldest answered request; an open one is still needed (an
+    // event loop with many requests in flight, some slow).
+    auto ended = std::find_if(q.begin(), q.end(), [](const Entry& e) { return e.end_ns != 0; });
+    q.erase(ended != q.end() ? ended : q.begin());
+  }
   q.push_back(std::move(e));
   ++stats_.server_requests;
 }
@@ -63,6 +70,19 @@ ThreadLinks::Entry* ThreadLinks::Find(const ConnKey& conn, uint32_t tid, uint64_
   for (Entry& e : it->second)
     if (e.start_ns == start_ns && e.conn == conn) return &e;
   return nullptr;
+}
+
+const ServerIdentity* ThreadLinks::IdentityOf(const ConnKey& conn, uint32_t tid, uint64_t start_ns) const {
+  const Entry* e = const_cast<ThreadLinks*>(this)->Find(conn, tid, start_ns);
+  return e ? &e->id : nullptr;
+}
+
+bool ThreadLinks::AnyOpen(uint32_t pid, uint32_t tid, uint64_t at_ns) const {
+  auto it = threads_.find(ThreadKey{pid, tid});
+  if (it == threads_.end()) return false;
+  for (const Entry& e : it->second)
+    if (e.end_ns == 0 && e.start_ns <= at_ns) return true;
+  return false;
 }
 
 void ThreadLinks::OnServerDone(const ConnKey& conn, uint32_t tid, uint64_t start_ns, uint64_t end_ns) {

@@ -73,6 +73,11 @@ class ThreadLinks {
     std::optional<bool> parent_sampled;
   };
   Linked Apply(const Message& m, uint32_t tid, uint64_t start_ns, Span* span);
+  // For other ways of linking (async_links.h): the identity chosen for the
+  // request read on `conn` by `tid` at `start_ns`, if still remembered; and
+  // whether a request `tid` read at or before `at_ns` is still being handled.
+  const ServerIdentity* IdentityOf(const ConnKey& conn, uint32_t tid, uint64_t start_ns) const;
+  bool AnyOpen(uint32_t pid, uint32_t tid, uint64_t at_ns) const;
   // Forgets requests that ended (or started) long before `now_ns`.
   void Expire(uint64_t now_ns);
 
