@@ -135,4 +135,135 @@ static __always_inline __u64 async_ctx_of_current(__u32 tgid) {
   return ctx;
 }
 
+/* ---- Node.js: native callback scopes ---- */
+
+struct node_scope {
+  __u64 self;     /* the InternalCallbackScope object */
+  __u64 trigger;  /* SONDE_ASYNC_CTX_NODE_READ | ts of the read it handles; 0: none */
+};
+
+struct node_thread {
+  __u64 last_read_ns; /* the thread's latest socket read not yet handed to a scope */
+  __u32 depth;
+  __u32 closing_depth;
+  struct node_scope stack[SONDE_NODE_MAX_SCOPES];
+  __u64 closing[SONDE_NODE_MAX_SCOPES]; /* scopes inside Close(), innermost last */
+  __u64 wrap_pending; /* entered through the AsyncWrap* constructor, which delegates */
+};
+
+/* Threads that entered a callback scope (task local storage). */
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct node_thread);
+} node_threads SEC(".maps");
+
+/* A data syscall finished: a read is remembered for the scope that follows. */
+static __always_inline void node_on_data(__u8 dir, __u64 ts) {
+  if (dir != SONDE_DIR_INGRESS) return;
+  struct node_thread* nt = bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, 0);
+  if (nt) nt->last_read_ns = ts;
+}
+
+static __always_inline __u64 node_ctx_of_current(void) {
+  struct node_thread* nt = bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, 0);
+  if (!nt) return 0;
+  __u32 d = nt->depth;
+  if (d == 0 || d > SONDE_NODE_MAX_SCOPES) return 0;
+  return nt->stack[(d - 1) & (SONDE_NODE_MAX_SCOPES - 1)].trigger;
+}
+
+static __always_inline int node_scope_push(__u64 self, int wrap) {
+  if (!is_selected(bpf_get_current_pid_tgid() >> 32)) return 0;
+  struct node_thread* nt =
+      bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!nt) return 0;
+  count_async(SONDE_ASYNC_NODE_SCOPES);
+  __u32 d = nt->depth;
+  if (d >= SONDE_NODE_MAX_SCOPES) {
+    count_async(SONDE_ASYNC_NODE_OVERFLOW);
+    nt->depth = d + 1; /* still counted, so the destructors balance */
+    return 0;
+  }
+  if (wrap) {
+    nt->wrap_pending = self;
+  } else if (nt->wrap_pending == self) {
+    /* InternalCallbackScope(AsyncWrap*, int) delegating to the other
+     * constructor: one scope, already pushed. */
+    nt->wrap_pending = 0;
+    return 0;
+  }
+  if (d > 0 && nt->stack[(d - 1) & (SONDE_NODE_MAX_SCOPES - 1)].self == self) {
+    /* Two live scopes never share an address: the one below ended unseen. */
+    d--;
+  }
+  __u64 now = bpf_ktime_get_ns();
+  __u64 trigger = 0;
+  if (nt->last_read_ns && now - nt->last_read_ns < SONDE_NODE_READ_WINDOW_NS)
+    trigger = SONDE_ASYNC_CTX_NODE_READ | nt->last_read_ns;
+  else if (d > 0)
+    trigger = nt->stack[(d - 1) & (SONDE_NODE_MAX_SCOPES - 1)].trigger; /* nested: the outer read */
+  nt->last_read_ns = 0;
+  nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].self = self;
+  nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].trigger = trigger;
+  nt->depth = d + 1;
+  return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(node_scope_enter, void* self) { return node_scope_push((__u64)self, 0); }
+
+SEC("uprobe")
+int BPF_KPROBE(node_scope_enter_wrap, void* self) { return node_scope_push((__u64)self, 1); }
+
+/* Removes scope `self` (and any left open above it) from the thread's stack. */
+static __always_inline void node_scope_pop(struct node_thread* nt, __u64 self) {
+  __u32 d = nt->depth;
+  if (d == 0) return;
+  nt->last_read_ns = 0;
+  if (d > SONDE_NODE_MAX_SCOPES) {
+    nt->depth = d - 1;
+    return;
+  }
+#pragma unroll
+  for (__u32 k = 1; k <= SONDE_NODE_MAX_SCOPES; ++k) {
+    if (k > d) break;
+    if (nt->stack[(d - k) & (SONDE_NODE_MAX_SCOPES - 1)].self == self) {
+      nt->depth = d - k;
+      break;
+    }
+  }
+}
+
+/* A scope ends in Close(), which runs the callback's nextTick queue and
+ * promise jobs first (the destructor, often inlined, calls it): the scope
+ * is popped when Close returns. Close is idempotent, so `self` is matched. */
+SEC("uprobe")
+int BPF_KPROBE(node_scope_close_enter, void* self) {
+  struct node_thread* nt = bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, 0);
+  if (!nt) return 0;
+  __u32 c = nt->closing_depth;
+  if (c < SONDE_NODE_MAX_SCOPES) nt->closing[c & (SONDE_NODE_MAX_SCOPES - 1)] = (__u64)self;
+  nt->closing_depth = c + 1;
+  return 0;
+}
+
+SEC("uretprobe")
+int node_scope_close_exit(struct pt_regs* ctx) {
+  struct node_thread* nt = bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, 0);
+  if (!nt || nt->closing_depth == 0) return 0;
+  __u32 c = nt->closing_depth - 1;
+  nt->closing_depth = c;
+  if (c < SONDE_NODE_MAX_SCOPES) node_scope_pop(nt, nt->closing[c & (SONDE_NODE_MAX_SCOPES - 1)]);
+  return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(node_scope_exit, void* self) {
+  struct node_thread* nt = bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, 0);
+  if (nt) node_scope_pop(nt, (__u64)self);
+  return 0;
+}
+
 #endif /* SONDE_ASYNC_CTX_BPF_H */

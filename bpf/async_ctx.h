@@ -28,13 +28,27 @@ struct sonde_py_runtime {
   __u32 version;          /* PY_VERSION_HEX, for diagnostics */
 };
 
+/* Node.js: the context of a syscall made inside a native callback scope
+ * (node::InternalCallbackScope, seen by uprobes on its constructor and
+ * destructor) is the timestamp of the socket read that the callback
+ * handles (the read libuv made just before entering the scope), with this
+ * bit set. */
+#define SONDE_ASYNC_CTX_NODE_READ (1ull << 63)
+/* Nested scopes followed per thread. */
+#define SONDE_NODE_MAX_SCOPES 8
+/* A scope entered this long after the thread's last read is not that
+ * read's callback (a timer, an immediate). */
+#define SONDE_NODE_READ_WINDOW_NS 1000000ull
+
 /* Index into the `async_ctx_stats` counters. */
 enum sonde_async_stat {
   SONDE_ASYNC_CTX_READ = 0,       /* data events given a context (may be NULL) */
   SONDE_ASYNC_THREAD_LOOKUPS = 1, /* thread-state list walks */
   SONDE_ASYNC_NO_THREAD = 2,      /* walks that found no state for the thread */
   SONDE_ASYNC_READ_FAILED = 3,    /* process memory could not be read */
-  SONDE_ASYNC__COUNT = 4,
+  SONDE_ASYNC_NODE_SCOPES = 4,     /* Node callback scopes entered */
+  SONDE_ASYNC_NODE_OVERFLOW = 5,   /* scopes nested deeper than SONDE_NODE_MAX_SCOPES */
+  SONDE_ASYNC__COUNT = 6,
 };
 
 #endif /* SONDE_ASYNC_CTX_H */

@@ -262,6 +262,18 @@ int RunAgent(const Config& initial_cfg) {
   auto* lost_tls_unbound = lost("tls_unbound");
   auto* truncated_events = self_metrics.GetCounter(self_metric::kEventsTruncated);
   auto* truncated_bytes = self_metrics.GetCounter(self_metric::kCaptureTruncated);
+  auto feed_link_counters = [&](const AsyncLinkStats& a) {
+    auto set = [&](const char* result, uint64_t v) {
+      if (v) self_metrics.GetCounter(self_metric::kLinksAsync, {{"result", AttrValue(std::string(result))}})->Set(v);
+    };
+    set("linked_task", a.linked_task);
+    set("linked_thread", a.linked_thread);
+    set("no_match", a.no_match);
+    set("no_identity", a.identity_gone);
+    set("ambiguous", a.ambiguous);
+    set("timed_out", a.timed_out);
+    set("overflow", a.overflow);
+  };
   auto feed_kernel_counters = [&]() {
     DropCounters d = loader->ReadDrops();
     lost_ringbuf->Set(d.ringbuf_full);
@@ -304,7 +316,14 @@ int RunAgent(const Config& initial_cfg) {
   AsyncLinks async_links(&thread_links);
   AsyncContextTargets async_targets(
       [l = loader.get()](uint32_t pid, const sonde_py_runtime& rt) { l->SetAsyncRuntime(pid, rt); },
-      [l = loader.get()](uint32_t pid) { l->ClearAsyncRuntime(pid); });
+      [l = loader.get()](uint32_t pid) { l->ClearAsyncRuntime(pid); },
+      [l = loader.get()](const std::string& path, uint64_t ctor, uint64_t wrap_ctor, uint64_t dtor, uint64_t close) {
+        std::string err;
+        uint64_t id = l->AttachNodeScopes(path, ctor, wrap_ctor, dtor, close, &err);
+        if (!id) spdlog::warn("Node.js callbacks will not be told apart: {}", err);
+        return id;
+      },
+      [l = loader.get()](uint64_t id) { l->DetachTls(id); });
   for (uint32_t pid : traced.pids()) async_targets.Scan(pid);
   for (uint32_t pid : traced.pids()) resources.Get(pid);
   // Which requests make spans (excluded paths make none) and which spans are
@@ -352,6 +371,8 @@ int RunAgent(const Config& initial_cfg) {
         if (traced.IsTraced(ev.conn.key.pid)) {
           tracker.OnData(ev.conn, ev.dir, ev.chunk);
           if (ev.async_ctx) async_links.OnData(ev.conn.key, ev.dir, ev.ts_ns, ev.async_ctx);
+          if (ev.dir == Direction::kIngress && async_targets.IsNode(ev.conn.key.pid))
+            async_links.OnNodeRead(ev.conn, ev.ts_ns, ev.tid);
           if (!async_targets.Known(ev.conn.key.pid)) async_targets.Scan(ev.conn.key.pid);
         }
         break;
@@ -470,6 +491,7 @@ int RunAgent(const Config& initial_cfg) {
       tracker.Expire(now);
       thread_links.Expire(now);
       async_links.Expire(now);
+      feed_link_counters(async_links.stats());
       traced.Tick();
       tls_tick();
       feed_kernel_counters();
@@ -529,15 +551,19 @@ int RunAgent(const Config& initial_cfg) {
                  ss.dropped_not_sampled, ss.dropped_buffer_full, spans_excluded->value());
   const AsyncLinkStats& as = async_links.stats();
   AsyncContextCounters ac = loader->ReadAsyncCounters();
-  if (async_targets.stats().python_processes || async_targets.stats().unsupported_python)
-    spdlog::info("async links: {} CPython processes described ({} of unsupported versions); kernel: {} events with "
+  if (async_targets.stats().python_processes || async_targets.stats().unsupported_python ||
+      async_targets.stats().node_processes)
+    spdlog::info("async links: {} CPython processes described ({} of unsupported versions), {} Node.js processes "
+                 "({} callback scopes, {} too deep); kernel: {} events with "
                  "a context, {} thread lookups, {} threads without state, {} unreadable; {} CLIENT spans held: {} "
                  "linked by task, {} by thread context, {} no match, {} identity forgotten, {} ambiguous, {} timed out, {} "
                  "overflow",
-                 async_targets.stats().python_processes, async_targets.stats().unsupported_python, ac.read,
+                 async_targets.stats().python_processes, async_targets.stats().unsupported_python,
+                 async_targets.stats().node_processes, ac.node_scopes, ac.node_overflow, ac.read,
                  ac.thread_lookups, ac.no_thread, ac.read_failed, as.held, as.linked_task, as.linked_thread,
                  as.no_match, as.identity_gone, as.ambiguous, as.timed_out, as.overflow);
   tls.reset();
+  async_targets.DetachAll();
   loader.reset();
   return 0;
 }

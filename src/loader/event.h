@@ -52,6 +52,8 @@ struct AsyncContextCounters {
   uint64_t thread_lookups = 0;
   uint64_t no_thread = 0;     // a thread of the runtime had no interpreter state
   uint64_t read_failed = 0;
+  uint64_t node_scopes = 0;    // Node callback scopes entered
+  uint64_t node_overflow = 0;  // nested deeper than followed
 };
 
 struct ProgramStats {

@@ -206,6 +206,35 @@ uint64_t Loader::AttachTls(const std::string& path, const std::map<std::string, 
   return id;
 }
 
+uint64_t Loader::AttachNodeScopes(const std::string& path, uint64_t ctor_offset, uint64_t wrap_ctor_offset,
+                                  uint64_t dtor_offset, uint64_t close_offset, std::string* error) {
+  std::vector<bpf_link*> links;
+  struct Probe {
+    bpf_program* prog;
+    uint64_t offset;
+    bool retprobe;
+  };
+  // Ends first, so no scope is entered without its end being seen.
+  const Probe probes[] = {{skel_->progs.node_scope_close_exit, close_offset, true},
+                          {skel_->progs.node_scope_close_enter, close_offset, false},
+                          {skel_->progs.node_scope_exit, dtor_offset, false},
+                          {skel_->progs.node_scope_enter, ctor_offset, false},
+                          {skel_->progs.node_scope_enter_wrap, wrap_ctor_offset, false}};
+  for (const auto& [prog, off, ret] : probes) {
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
+    bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), off, &opts);
+    if (!link) {
+      *error = "cannot attach a uprobe to node::InternalCallbackScope in " + path + ": " + strerror(errno);
+      for (bpf_link* l : links) bpf_link__destroy(l);
+      return 0;
+    }
+    links.push_back(link);
+  }
+  uint64_t id = next_tls_id_++;
+  tls_links_[id] = std::move(links);
+  return id;
+}
+
 void Loader::DetachTls(uint64_t id) {
   auto it = tls_links_.find(id);
   if (it == tls_links_.end()) return;
@@ -373,6 +402,8 @@ AsyncContextCounters Loader::ReadAsyncCounters() const {
   c.thread_lookups = sum(SONDE_ASYNC_THREAD_LOOKUPS);
   c.no_thread = sum(SONDE_ASYNC_NO_THREAD);
   c.read_failed = sum(SONDE_ASYNC_READ_FAILED);
+  c.node_scopes = sum(SONDE_ASYNC_NODE_SCOPES);
+  c.node_overflow = sum(SONDE_ASYNC_NODE_OVERFLOW);
   return c;
 }
 

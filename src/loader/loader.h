@@ -63,6 +63,12 @@ class Loader {
   void ClearAsyncRuntime(uint32_t pid);
   AsyncContextCounters ReadAsyncCounters() const;
 
+  // Uprobes on node::InternalCallbackScope's constructor, destructor and Close in
+  // one file (a node executable), at these file offsets. Returns an id for
+  // DetachTls (the same bookkeeping), or 0 with *error set.
+  uint64_t AttachNodeScopes(const std::string& path, uint64_t ctor_offset, uint64_t wrap_ctor_offset,
+                            uint64_t dtor_offset, uint64_t close_offset, std::string* error);
+
   DropCounters ReadDrops() const;
   // Run time and count per program; all zero unless kernel.bpf_stats_enabled=1.
   std::vector<ProgramStats> ReadProgramStats() const;

@@ -1,6 +1,7 @@
 #include "loader/python_runtime.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -136,9 +137,40 @@ PythonProbe ProbePython(uint32_t pid, const std::string& proc_root) {
   return out;
 }
 
+void AsyncContextTargets::DetachAll() {
+  if (detach_)
+    for (auto& [file, f] : node_files_) detach_(f.link_id);
+  node_files_.clear();
+  node_pids_.clear();
+}
+
+bool AsyncContextTargets::ScanNode(uint32_t pid) {
+  if (!attach_node_) return false;
+  const std::string exe = proc_ + "/" + std::to_string(pid) + "/exe";
+  struct stat st;
+  if (stat(exe.c_str(), &st) != 0) return false;
+  std::pair<uint64_t, uint64_t> id{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+  auto it = node_files_.find(id);
+  if (it == node_files_.end()) {
+    std::map<std::string, uint64_t> offs =
+        FindFunctionOffsets(exe, {kNodeScopeCtor, kNodeScopeWrapCtor, kNodeScopeDtor, kNodeScopeClose});
+    if (offs.size() != 4) return false;
+    uint64_t link = attach_node_(exe, offs[kNodeScopeCtor], offs[kNodeScopeWrapCtor], offs[kNodeScopeDtor],
+                                 offs[kNodeScopeClose]);
+    if (!link) return false;
+    it = node_files_.emplace(id, NodeFile{link, {}}).first;
+  }
+  it->second.pids.insert(pid);
+  node_pids_[pid] = id;
+  ++stats_.node_processes;
+  spdlog::debug("pid {}: Node.js callback scopes are followed", pid);
+  return true;
+}
+
 bool AsyncContextTargets::Scan(uint32_t pid) {
   if (judged_.count(pid)) return false;
   PythonProbe p = ProbePython(pid, proc_);
+  if (p.status == PythonProbe::Status::kNotPython && ScanNode(pid)) p.status = PythonProbe::Status::kNode;
   judged_[pid] = p.status;
   switch (p.status) {
     case PythonProbe::Status::kSupported:
@@ -156,6 +188,7 @@ bool AsyncContextTargets::Scan(uint32_t pid) {
       spdlog::debug("pid {}: CPython runtime in {} not located", pid, p.file);
       break;
     case PythonProbe::Status::kNotPython:
+    case PythonProbe::Status::kNode:
       break;
   }
   return true;
@@ -174,6 +207,16 @@ void AsyncContextTargets::Forget(uint32_t pid) {
   if (it == judged_.end()) return;
   if (it->second == PythonProbe::Status::kSupported) clear_(pid);
   judged_.erase(it);
+  auto n = node_pids_.find(pid);
+  if (n == node_pids_.end()) return;
+  auto f = node_files_.find(n->second);
+  node_pids_.erase(n);
+  if (f == node_files_.end()) return;
+  f->second.pids.erase(pid);
+  if (f->second.pids.empty()) {
+    if (detach_) detach_(f->second.link_id);
+    node_files_.erase(f);
+  }
 }
 
 }  // namespace sonde

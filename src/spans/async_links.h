@@ -26,6 +26,17 @@
 // spans are bounded in number and time; what is released unlinked for those
 // reasons is counted.
 //
+// Node.js (bpf/async_ctx.h, SONDE_ASYNC_CTX_NODE_READ): a syscall made
+// inside a native callback scope carries the timestamp of the socket read
+// that callback handles. Everything a callback does, including the promise
+// continuations run when it ends, follows from that read. So a CLIENT call
+// written in the callback of a read on SERVER connection S belongs to the
+// request that read carried. A call written in the callback of a read on
+// CLIENT connection C belongs to the request that made the call whose reply
+// that read completed, decided first. A read that completed replies of calls
+// from different requests (one Redis connection shared by all requests)
+// leaves its callback's calls without a parent.
+//
 // A request read and answered in the same context (a thread-per-request
 // server whose threads each keep one Context) is linked the same way, with
 // sonde.parent.source = "thread".
@@ -76,6 +87,8 @@ class AsyncLinks {
 
   // A data event that carried a context (Event::async_ctx != 0).
   void OnData(const ConnKey& conn, Direction dir, uint64_t ts_ns, uint64_t ctx);
+  // A socket read of a Node.js process (whose callbacks' contexts name reads).
+  void OnNodeRead(const ConnInfo& conn, uint64_t ts_ns, uint32_t tid);
   void OnClose(const ConnKey& conn, uint64_t ts_ns);
   void OnProcessExit(uint32_t pid, uint64_t ts_ns);
 
@@ -136,16 +149,40 @@ class AsyncLinks {
     uint64_t start_ns = 0;
     uint64_t ctx = 0;
     uint64_t held_ns = 0;
+    ConnKey conn;            // Node: the call's own connection, and
+    uint64_t reply_end_ns = 0;  // when its reply ended (its NodeCall)
   };
+  // Node: a read, by the thread that made it, and the calls of a client
+  // connection by the end of their replies.
+  struct NodeRead {
+    ConnKey conn;
+    Role role = Role::kUnknown;
+  };
+  struct NodeReads {
+    std::unordered_map<uint64_t, NodeRead> by_ts;
+    std::deque<uint64_t> order;
+  };
+  struct NodeCall {
+    uint64_t reply_end_ns = 0;
+    bool decided = false;
+    std::optional<ServerIdentity> parent;
+  };
+  enum class Verdict { kWait, kNone, kAmbiguous, kLinked };
+  Verdict DecideNode(const Held& h, uint64_t now_ns, const ServerIdentity** parent);
+  void RecordNodeCall(const ConnKey& conn, uint64_t reply_end_ns, bool decided,
+                      const std::optional<ServerIdentity>& parent);
 
   // Context of the syscall of `conn` in `dir` at `ts_ns`; 0 when unknown.
   uint64_t ContextAt(const ConnKey& conn, Direction dir, uint64_t ts_ns) const;
   Released Decide(Held& h);
+  static Released Link(Held& h, const ServerIdentity& id, std::string_view source);
 
   const ThreadLinks* threads_;
   Options opts_;
   std::unordered_map<ConnKey, ConnLog, ConnKeyHash> logs_;
   std::unordered_map<ThreadKey, std::deque<Answered>, ThreadKeyHash> answered_;  // by response thread
+  std::unordered_map<ThreadKey, NodeReads, ThreadKeyHash> node_reads_;
+  std::unordered_map<ConnKey, std::deque<NodeCall>, ConnKeyHash> node_calls_;
   std::deque<Held> held_;
   size_t given_up_ = 0;  // held_ entries marked for release without a parent
   AsyncLinkStats stats_;

@@ -85,6 +85,23 @@ bool ThreadLinks::AnyOpen(uint32_t pid, uint32_t tid, uint64_t at_ns) const {
   return false;
 }
 
+const ServerIdentity* ThreadLinks::LatestOn(const ConnKey& conn, uint32_t tid, uint64_t at_ns,
+                                            bool* ambiguous) const {
+  *ambiguous = false;
+  auto it = threads_.find(ThreadKey{conn.pid, tid});
+  if (it == threads_.end()) return nullptr;
+  const Entry* best = nullptr;
+  for (const Entry& e : it->second) {
+    if (!(e.conn == conn) || e.start_ns > at_ns) continue;
+    if (best && e.start_ns == best->start_ns) *ambiguous = true;
+    if (!best || e.start_ns > best->start_ns) {
+      best = &e;
+      *ambiguous = false;
+    }
+  }
+  return best ? &best->id : nullptr;
+}
+
 void ThreadLinks::OnServerDone(const ConnKey& conn, uint32_t tid, uint64_t start_ns, uint64_t end_ns) {
   if (Entry* e = Find(conn, tid, start_ns)) e->end_ns = end_ns > start_ns ? end_ns : start_ns + 1;
 }
