@@ -59,6 +59,7 @@ void AsyncLinks::RecordNodeCall(const ConnKey& conn, uint64_t reply_end_ns, bool
                                 const std::optional<ServerIdentity>& parent) {
   auto& q = node_calls_[conn];
   for (NodeCall& c : q) {
+    if (!decided) break;  // a new call, still undecided
     if (c.reply_end_ns != reply_end_ns || c.decided) continue;
     c.decided = decided;
     c.parent = parent;

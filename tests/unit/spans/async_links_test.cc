@@ -252,5 +252,105 @@ TEST(AsyncLinks, ClosedConnectionsKeepTheirContextsForTheirLastMessages) {
   EXPECT_FALSE(loop.Call(7, 1100, 1200, 0)) << "forgotten once expired";
 }
 
+// ---- Node.js: contexts name the read whose callback made the syscall ----
+
+constexpr uint64_t kNodeRead = 1ull << 63;  // SONDE_ASYNC_CTX_NODE_READ
+
+// A Node process: every read is logged; a call's context is the read its
+// callback handles.
+class NodeLoop : public Loop {
+ public:
+  // A request arrives on server connection `fd` at `at`.
+  void Request(int fd, uint64_t at) {
+    links_.OnNodeRead(Conn(Role::kServer, fd), at, kLoop);
+    threads_.OnServerRequest(RequestStart{Conn(Role::kServer, fd), kLoop, at, {}});
+  }
+  // A reply read on client connection `fd` at `at`.
+  void Reply(int fd, uint64_t at) { links_.OnNodeRead(Conn(Role::kClient, fd), at, kLoop); }
+  // A call on `fd` written at `at` inside the callback of the read at
+  // `trigger` (0: outside any callback), its reply read at `end`.
+  bool CallIn(uint64_t trigger, int fd, uint64_t at, uint64_t end) {
+    return Call(fd, at, end, trigger ? (kNodeRead | trigger) : 0);
+  }
+};
+
+TEST(AsyncLinksNode, CallsFollowTheReadsTheirCallbacksHandle) {
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  loop.Request(6, 1010);
+  // Each request's handler calls Redis on its own connection from the
+  // request's callback, then, from the reply's callback, calls again.
+  EXPECT_TRUE(loop.CallIn(1000, 20, 1001, 1100));
+  EXPECT_TRUE(loop.CallIn(1010, 21, 1011, 1110));
+  loop.Reply(20, 1100);
+  loop.Reply(21, 1110);
+  EXPECT_TRUE(loop.CallIn(1110, 22, 1111, 1200));  // request 6's second call
+  EXPECT_TRUE(loop.CallIn(1100, 23, 1101, 1210));  // request 5's second call
+  auto out = loop.Release(2000);
+  ASSERT_EQ(out.size(), 4u);
+  Span s5 = loop.Answer(5, 1000, 1300, 1310, 0);
+  Span s6 = loop.Answer(6, 1010, 1320, 1330, 0);
+  EXPECT_EQ(out[0].span.parent_span_id, s5.span_id);
+  EXPECT_EQ(out[1].span.parent_span_id, s6.span_id);
+  EXPECT_EQ(out[2].span.parent_span_id, s6.span_id);
+  EXPECT_EQ(out[3].span.parent_span_id, s5.span_id);
+  for (const auto& r : out) EXPECT_EQ(Source(r.span), "async_task");
+}
+
+TEST(AsyncLinksNode, AReadCompletingCallsOfTwoRequestsLinksNothingAfterIt) {
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  loop.Request(6, 1010);
+  // One shared connection: both calls' replies arrive in one read.
+  EXPECT_TRUE(loop.CallIn(1000, 20, 1001, 1100));
+  EXPECT_TRUE(loop.CallIn(1010, 20, 1011, 1100));
+  loop.Reply(20, 1100);
+  EXPECT_TRUE(loop.CallIn(1100, 21, 1101, 1200));
+  auto out = loop.Release(2000);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(out[0].parent_linked);
+  EXPECT_TRUE(out[1].parent_linked);
+  EXPECT_FALSE(out[2].parent_linked);
+  EXPECT_EQ(loop.links_.stats().ambiguous, 1u);
+}
+
+TEST(AsyncLinksNode, ACallWaitsForTheCallWhoseReplyItsCallbackHandled) {
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  loop.Reply(20, 1100);  // read before the call that it answers is decoded
+  EXPECT_TRUE(loop.CallIn(1100, 21, 1101, 1200));
+  EXPECT_TRUE(loop.Release(1200).empty()) << "its reply's call is not known yet";
+  EXPECT_TRUE(loop.CallIn(1000, 20, 1001, 1100));
+  auto out = loop.Release(1300);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].parent_linked);
+  EXPECT_TRUE(out[1].parent_linked);
+  EXPECT_EQ(out[0].span.parent_span_id, out[1].span.parent_span_id);
+}
+
+TEST(AsyncLinksNode, CallsOutsideCallbacksOrAfterUnknownReadsGetNoParent) {
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  EXPECT_FALSE(loop.CallIn(0, 20, 1001, 1100)) << "a timer's callback: no read, not held";
+  loop.Reply(20, 1100);
+  EXPECT_TRUE(loop.CallIn(1100, 21, 1101, 1200)) << "follows a call that has no parent";
+  EXPECT_TRUE(loop.CallIn(999, 22, 1102, 1200)) << "a read sonde did not see";
+  auto out = loop.Release(2000);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_FALSE(out[0].parent_linked);
+  EXPECT_FALSE(out[1].parent_linked);
+}
+
+TEST(AsyncLinksNode, AReplyThatMakesNoSpanIsWaitedForBoundedly) {
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  loop.Reply(20, 1100);  // e.g. PostgreSQL's startup answer: no call decoded
+  EXPECT_TRUE(loop.CallIn(1100, 21, 1101, 1200));
+  EXPECT_TRUE(loop.Release(1200).empty());
+  auto out = loop.Release(1200 + 2'000'000'000ull);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].parent_linked);
+}
+
 }  // namespace
 }  // namespace sonde
