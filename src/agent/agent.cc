@@ -311,8 +311,9 @@ int RunAgent(const Config& initial_cfg) {
   auto builder = std::make_unique<SpanBuilder>(MakeSpanOptions(cfg), &ids, mono_to_unix);
   Resources resources(&traced, HostName());
   ThreadLinks thread_links(&ids);
-  // Event loops: which task made a syscall (src/spans/async_links.h), read in
-  // the kernel for the CPython processes described here.
+  // Event loops: which task (CPython) or callback (Node.js) made a syscall,
+  // read in the kernel for the processes described here
+  // (src/spans/async_links.h, src/loader/python_runtime.h).
   AsyncLinks async_links(&thread_links);
   AsyncContextTargets async_targets(
       [l = loader.get()](uint32_t pid, const sonde_py_runtime& rt) { l->SetAsyncRuntime(pid, rt); },
