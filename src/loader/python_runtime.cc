@@ -117,12 +117,12 @@ std::string PythonVersionText(uint32_t v) {
   return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 0xff) + "." + std::to_string((v >> 8) & 0xff);
 }
 
-PythonProbe ProbePython(uint32_t pid, const std::string& proc_root) {
+PythonProbe ProbePython(uint32_t pid, const std::string& proc_root, bool skip_exe) {
   PythonProbe out;
   const std::string base = proc_root + "/" + std::to_string(pid);
   std::vector<Mapping> maps = ReadMaps(base + "/maps");
   char exe[4096];
-  ssize_t n = readlink((base + "/exe").c_str(), exe, sizeof(exe) - 1);
+  ssize_t n = skip_exe ? -1 : readlink((base + "/exe").c_str(), exe, sizeof(exe) - 1);
   if (n > 0) {
     exe[n] = 0;
     std::string exe_path(exe);
@@ -169,8 +169,18 @@ bool AsyncContextTargets::ScanNode(uint32_t pid) {
 
 bool AsyncContextTargets::Scan(uint32_t pid) {
   if (judged_.count(pid)) return false;
-  PythonProbe p = ProbePython(pid, proc_);
-  if (p.status == PythonProbe::Status::kNotPython && ScanNode(pid)) p.status = PythonProbe::Status::kNode;
+  struct stat st;
+  std::pair<uint64_t, uint64_t> exe{0, 0};
+  if (stat((proc_ + "/" + std::to_string(pid) + "/exe").c_str(), &st) == 0)
+    exe = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+  const bool plain = plain_exes_.count(exe) != 0;
+  PythonProbe p = ProbePython(pid, proc_, plain);
+  if (p.status == PythonProbe::Status::kNotPython && !plain) {
+    if (ScanNode(pid))
+      p.status = PythonProbe::Status::kNode;
+    else if (exe.second && p.file.empty())
+      plain_exes_.insert(exe);
+  }
   judged_[pid] = p.status;
   switch (p.status) {
     case PythonProbe::Status::kSupported:

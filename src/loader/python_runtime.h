@@ -30,8 +30,9 @@ struct PythonProbe {
   std::string file;      // the executable or libpython that holds the runtime
 };
 
-// Looks at a process (its executable and any mapped libpython*.so*).
-PythonProbe ProbePython(uint32_t pid, const std::string& proc_root = "/proc");
+// Looks at a process (its executable, unless `skip_exe`, and any mapped
+// libpython*.so*).
+PythonProbe ProbePython(uint32_t pid, const std::string& proc_root = "/proc", bool skip_exe = false);
 
 std::string PythonVersionText(uint32_t version_hex);  // "3.11.2"
 
@@ -98,6 +99,9 @@ class AsyncContextTargets {
   };
   std::map<std::pair<uint64_t, uint64_t>, NodeFile> node_files_;  // by (device, inode)
   std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> node_pids_;
+  // Executables judged neither CPython nor Node (by device, inode): a
+  // server forking a process per connection (postgres) is not read again.
+  std::set<std::pair<uint64_t, uint64_t>> plain_exes_;
   AsyncContextStats stats_;
 };
 

@@ -288,6 +288,12 @@ void AsyncLinks::Release(uint64_t now_ns, std::vector<Released>* out, bool all) 
 void AsyncLinks::Expire(uint64_t now_ns) {
   for (auto it = logs_.begin(); it != logs_.end();)
     it = it->second.closed_ns && now_ns > it->second.closed_ns + kKeepClosedNs ? logs_.erase(it) : std::next(it);
+  // A thread that read nothing for that long (or exited) has no call
+  // waiting on its reads: held spans are decided within max_hold_ns.
+  for (auto it = node_reads_.begin(); it != node_reads_.end();) {
+    const auto& order = it->second.order;
+    it = order.empty() || now_ns > order.back() + opts_.keep_server_ns ? node_reads_.erase(it) : std::next(it);
+  }
   for (auto it = node_calls_.begin(); it != node_calls_.end();) {
     auto& q = it->second;
     while (!q.empty() && q.front().decided && now_ns > q.front().reply_end_ns + opts_.keep_server_ns) q.pop_front();

@@ -352,5 +352,16 @@ TEST(AsyncLinksNode, AReplyThatMakesNoSpanIsWaitedForBoundedly) {
   EXPECT_FALSE(out[0].parent_linked);
 }
 
+TEST(AsyncLinksNode, ReadsOfIdleThreadsAreForgotten) {
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  loop.links_.Expire(1000 + 60'000'000'000ull);
+  EXPECT_FALSE(loop.CallIn(0, 20, 1001, 1100)) << "not held";
+  EXPECT_TRUE(loop.CallIn(1000, 21, 1002, 1100)) << "held: its context names a read";
+  auto out = loop.Release(2000);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].parent_linked) << "the read it names was forgotten";
+}
+
 }  // namespace
 }  // namespace sonde
