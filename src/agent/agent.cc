@@ -318,12 +318,15 @@ int RunAgent(const Config& initial_cfg) {
   AsyncContextTargets async_targets(
       [l = loader.get()](uint32_t pid, const sonde_py_runtime& rt) { l->SetAsyncRuntime(pid, rt); },
       [l = loader.get()](uint32_t pid) { l->ClearAsyncRuntime(pid); },
-      [l = loader.get()](const std::string& path, uint64_t ctor, uint64_t wrap_ctor, uint64_t dtor, uint64_t close) {
-        std::string err;
-        uint64_t id = l->AttachNodeScopes(path, ctor, wrap_ctor, dtor, close, &err);
-        if (!id) spdlog::warn("Node.js callbacks will not be told apart: {}", err);
-        return id;
-      },
+      cfg.capture_node_callbacks
+          ? AsyncContextTargets::AttachNode([l = loader.get()](const std::string& path, uint64_t ctor,
+                                                                uint64_t wrap_ctor, uint64_t dtor, uint64_t close) {
+              std::string err;
+              uint64_t id = l->AttachNodeScopes(path, ctor, wrap_ctor, dtor, close, &err);
+              if (!id) spdlog::warn("Node.js callbacks will not be told apart: {}", err);
+              return id;
+            })
+          : nullptr,
       [l = loader.get()](uint64_t id) { l->DetachTls(id); });
   for (uint32_t pid : traced.pids()) async_targets.Scan(pid);
   for (uint32_t pid : traced.pids()) resources.Get(pid);

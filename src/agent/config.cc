@@ -95,6 +95,7 @@ Output (repeatable; default console, or OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is
 Capture and spans:
   --capture-bytes N    bytes captured per syscall (default 4096, max 16384)
   --no-tls             do not attach uprobes to OpenSSL (no HTTPS / gRPC-over-TLS plaintext)
+  --node-callbacks     attach uprobes to Node.js callback scopes (in-process links on its event loop)
   --route PATTERN      route template for span names, e.g. /users/{id}
   --capture-header H   HTTP request/response header to record as an attribute
   --no-redact-query    export url.query values as sent
@@ -138,7 +139,14 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
       }
     }
     if (auto cap = root["capture"]) {
-      if (!(err = CheckKeys(cap, "capture", {"bytes_per_syscall", "tls"})).empty()) return origin + ": " + err;
+      if (!(err = CheckKeys(cap, "capture", {"bytes_per_syscall", "tls", "node_callbacks"})).empty())
+        return origin + ": " + err;
+      if (cap["node_callbacks"]) {
+        std::string s = cap["node_callbacks"].as<std::string>();
+        if (s != "true" && s != "false")
+          return origin + ": capture.node_callbacks must be true or false, got '" + s + "'";
+        cfg->capture_node_callbacks = s == "true";
+      }
       if (cap["tls"]) {
         std::string s = cap["tls"].as<std::string>();
         if (s != "true" && s != "false") return origin + ": capture.tls must be true or false, got '" + s + "'";
@@ -311,6 +319,8 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
       c.capture_response_headers.push_back(v);
     } else if (arg == "--no-tls") {
       c.capture_tls = false;
+    } else if (arg == "--node-callbacks") {
+      c.capture_node_callbacks = true;
     } else if (arg == "--no-redact-query") {
       c.redact_query = false;
     } else if (arg == "--no-sanitize-db") {
@@ -345,6 +355,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
     if (c.capture_bytes == Config().capture_bytes) c.capture_bytes = file_cfg.capture_bytes;
     if (!file_cfg.redact_query) c.redact_query = false;
     if (!file_cfg.capture_tls) c.capture_tls = false;
+    if (file_cfg.capture_node_callbacks) c.capture_node_callbacks = true;
     if (!file_cfg.sanitize_db_queries) c.sanitize_db_queries = false;
     if (c.log_level == Config().log_level) c.log_level = file_cfg.log_level;
     if (c.admin_address == Config().admin_address) c.admin_address = file_cfg.admin_address;

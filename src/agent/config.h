@@ -26,6 +26,9 @@ struct Config {
   uint32_t capture_bytes = 4096;
   // TLS plaintext through uprobes on OpenSSL's SSL_read/SSL_write.
   bool capture_tls = true;
+  // Node.js in-process links: uprobes on node::InternalCallbackScope (four
+  // probe hits per JavaScript callback; opt-in until benchmarked).
+  bool capture_node_callbacks = false;
   std::vector<OutputSpec> outputs;  // empty: console, or OTLP when an endpoint is set
   // HTTP spans
   std::vector<std::string> routes;

@@ -145,7 +145,7 @@ TEST_F(AsyncLinksTest, NodeExpressCallsAreChildrenOfTheRequestWhoseCallbackMadeT
              std::to_string(redis.port()), std::to_string(down_port), std::to_string(pg.port())});
   ASSERT_TRUE(app.WaitForLine("listening", milliseconds(20000))) << app.seen();
   ASSERT_TRUE(WaitForPort(port, milliseconds(5000)));
-  StartSonde({"--pid", std::to_string(app.pid()), "--no-sanitize-db"});
+  StartSonde({"--pid", std::to_string(app.pid()), "--no-sanitize-db", "--node-callbacks"});
   RunClients(port, kRequests, kConcurrency);
 
   std::vector<ReceivedSpan> spans = AllSpansOf(app.pid(), 5 * kRequests);
