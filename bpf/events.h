@@ -8,7 +8,7 @@
 #include <linux/types.h>
 #endif
 
-#define SONDE_ABI_VERSION 3
+#define SONDE_ABI_VERSION 4
 
 /* Upper bound of bytes captured per syscall; the configured cap is <= this. */
 #define SONDE_MAX_CAPTURE 16384
@@ -109,6 +109,10 @@ struct sonde_data_event {
   __u8 flags;      /* SONDE_DATA_F_* */
   __u8 _pad0;
   __u32 _pad1;
+  /* The calling thread's async context (bpf/async_ctx.h): for CPython the
+   * current contextvars Context, which tells the tasks of an event loop
+   * apart. 0 when unknown or not a described runtime. */
+  __u64 async_ctx;
   __u8 data[SONDE_MAX_CAPTURE];
 };
 

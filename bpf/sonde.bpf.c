@@ -3,6 +3,7 @@
  * on OpenSSL for TLS plaintext (attached per library by user space). */
 #include "tls.bpf.h"
 #include "inject.bpf.h"
+#include "async_ctx.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -134,6 +135,8 @@ static __always_inline struct sonde_data_event* begin_data(__u64 id, __s32 fd, s
   e->dir = dir;
   e->role = st->role;
   e->flags = flags;
+  e->async_ctx = async_ctx_of_current(id >> 32);
+  if (!e->async_ctx) e->async_ctx = node_ctx_of_current();
   return e;
 }
 
@@ -171,6 +174,7 @@ static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   __u64 pos = __sync_fetch_and_add(&st->pos[dir], (__u64)ret);
   struct sonde_data_event* e = begin_data(id, a.fd, st, dir, ts, pos, (__u32)ret, 0);
   if (!e) return 0;
+  node_on_data(dir, ts);
 
   __u32 want = (__u64)ret < capture_cap ? (__u32)ret : capture_cap;
   __u32 got = 0;

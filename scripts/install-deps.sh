@@ -24,6 +24,8 @@ PKGS=(
   # Redis and PostgreSQL servers and real clients for the database tests
   redis-server redis-tools python3-redis libhiredis-dev
   postgresql postgresql-client postgresql-contrib python3-psycopg2 libpq-dev
+  # asyncio in-process links test: FastAPI app's async clients (Redis: python3-redis above)
+  python3-httpx python3-asyncpg
   # overhead benchmark (bench/run.sh): load generators, servers, chart
   wrk nginx-light python3-matplotlib python3-fastapi python3-uvicorn
 )

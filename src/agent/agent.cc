@@ -32,11 +32,13 @@
 #include "metrics/red_metrics.h"
 #include "metrics/self_metrics.h"
 #include "loader/loader.h"
+#include "loader/python_runtime.h"
 #include "loader/tls_probes.h"
 #include "spans/span_builder.h"
 #include "spans/thread_links.h"
 #include "spans/conn_stitch.h"
 #include "spans/injected_ids.h"
+#include "spans/async_links.h"
 #include "spans/id_generator.h"
 #include "spans/resource.h"
 #include "sampling/excluded_paths.h"
@@ -282,6 +284,18 @@ int RunAgent(const Config& initial_cfg) {
                                skipped("ringbuf_full"),    skipped("beyond_capture")};
   auto* truncated_events = self_metrics.GetCounter(self_metric::kEventsTruncated);
   auto* truncated_bytes = self_metrics.GetCounter(self_metric::kCaptureTruncated);
+  auto feed_link_counters = [&](const AsyncLinkStats& a) {
+    auto set = [&](const char* result, uint64_t v) {
+      if (v) self_metrics.GetCounter(self_metric::kLinksAsync, {{"result", AttrValue(std::string(result))}})->Set(v);
+    };
+    set("linked_task", a.linked_task);
+    set("linked_thread", a.linked_thread);
+    set("no_match", a.no_match);
+    set("no_identity", a.identity_gone);
+    set("ambiguous", a.ambiguous);
+    set("timed_out", a.timed_out);
+    set("overflow", a.overflow);
+  };
   auto feed_kernel_counters = [&]() {
     DropCounters d = loader->ReadDrops();
     lost_ringbuf->Set(d.ringbuf_full);
@@ -340,6 +354,24 @@ int RunAgent(const Config& initial_cfg) {
     return stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &st) == 0 ? st.st_ino : 0;
   });
   InjectedIds injected_ids;
+  // Event loops: which task (CPython) or callback (Node.js) made a syscall,
+  // read in the kernel for the processes described here
+  // (src/spans/async_links.h, src/loader/python_runtime.h).
+  AsyncLinks async_links(&thread_links);
+  AsyncContextTargets async_targets(
+      [l = loader.get()](uint32_t pid, const sonde_py_runtime& rt) { l->SetAsyncRuntime(pid, rt); },
+      [l = loader.get()](uint32_t pid) { l->ClearAsyncRuntime(pid); },
+      cfg.capture_node_callbacks
+          ? AsyncContextTargets::AttachNode([l = loader.get()](const std::string& path, uint64_t ctor,
+                                                                uint64_t wrap_ctor, uint64_t dtor, uint64_t close) {
+              std::string err;
+              uint64_t id = l->AttachNodeScopes(path, ctor, wrap_ctor, dtor, close, &err);
+              if (!id) spdlog::warn("Node.js callbacks will not be told apart: {}", err);
+              return id;
+            })
+          : nullptr,
+      [l = loader.get()](uint64_t id) { l->DetachTls(id); });
+  for (uint32_t pid : traced.pids()) async_targets.Scan(pid);
   for (uint32_t pid : traced.pids()) resources.Get(pid);
   // Which requests make spans (excluded paths make none) and which spans are
   // exported (head sampling and keep-rules); see src/sampling/.
@@ -386,10 +418,15 @@ int RunAgent(const Config& initial_cfg) {
         if (traced.IsTraced(ev.conn.key.pid)) {
           tracker.OnData(ev.conn, ev.dir, ev.chunk);
           stitch.OnData(ev.conn, ev.dir, ev.chunk);
+          if (ev.async_ctx) async_links.OnData(ev.conn.key, ev.dir, ev.ts_ns, ev.async_ctx);
+          if (ev.dir == Direction::kIngress && async_targets.IsNode(ev.conn.key.pid))
+            async_links.OnNodeRead(ev.conn, ev.ts_ns, ev.tid);
+          if (!async_targets.Known(ev.conn.key.pid)) async_targets.Scan(ev.conn.key.pid);
         }
         break;
       case EventKind::kOpen:
         if (traced.IsTraced(ev.conn.key.pid)) {
+          async_targets.Scan(ev.conn.key.pid);
           tracker.OnOpen(ev.conn, ev.ts_ns);
           stitch.OnOpen(ev.conn, ev.ts_ns);
           // Read the process's resource while it exists: a client may exit
@@ -400,6 +437,7 @@ int RunAgent(const Config& initial_cfg) {
       case EventKind::kClose:
         tracker.OnClose(ev.conn.key, ev.ts_ns);
         stitch.OnClose(ev.conn.key, ev.ts_ns);
+        async_links.OnClose(ev.conn.key, ev.ts_ns);
         break;
       case EventKind::kExec:
         resources.Forget(ev.pid);
@@ -409,6 +447,7 @@ int RunAgent(const Config& initial_cfg) {
           spdlog::debug("tracing pid {} ({})", ev.pid, ev.comm);
         }
         if (tls) tls->Forget(ev.pid);  // a new program: its old files are gone
+        async_targets.Forget(ev.pid);
         tls_look(ev.pid);
         break;
       case EventKind::kFork:
@@ -424,6 +463,8 @@ int RunAgent(const Config& initial_cfg) {
         stitch.OnProcessExit(ev.pid, ev.ts_ns);
         traced.OnExit(ev.pid);
         if (tls) tls->Forget(ev.pid);
+        async_targets.Forget(ev.pid);
+        async_links.OnProcessExit(ev.pid, ev.ts_ns);
         break;
       case EventKind::kListen:
         traced.OnListen(ev.pid, ev.port);
@@ -431,6 +472,7 @@ int RunAgent(const Config& initial_cfg) {
         break;
       case EventKind::kMmapExec:
         tls_look(ev.pid);
+        async_targets.Rescan(ev.pid);  // libpython loaded late (embedded interpreters)
         break;
       case EventKind::kInject: {
         const InjectedTraceparent& t = ev.inject;
@@ -463,7 +505,7 @@ int RunAgent(const Config& initial_cfg) {
   };
 
   std::vector<Span> to_export;
-  auto emit_spans = [&]() {
+  auto emit_spans = [&](bool final_flush = false) {
     // Requests read by servers first: their span identities must exist before
     // the calls made while handling them are linked (thread_links.h).
     std::vector<RequestStart> starts;
@@ -476,6 +518,7 @@ int RunAgent(const Config& initial_cfg) {
       if (m.conn.role != Role::kServer) continue;
       MessageTiming t = TimingOf(m);
       thread_links.OnServerDone(m.conn.key, t.tid, t.start_ns, t.end_ns);
+      async_links.OnServerDone(m);
     }
     // Servers whose client is traced here join its trace; decided before any
     // span of the batch is built (conn_stitch.h).
@@ -489,16 +532,37 @@ int RunAgent(const Config& initial_cfg) {
       }
       Span s = builder->Build(m, resources.Get(m.conn.key.pid));
       MessageTiming t = TimingOf(m);
-      // A request sonde gave a traceparent: its CLIENT span is the one the
-      // callee saw as its parent, so it takes the ids that were sent.
-      ThreadLinks::Linked link;
-      if (!injected_ids.Apply(m, &s)) link = stitch.Link(m, t.tid, t.start_ns, &s);  // ThreadLinks::Apply, and stitching
       red.Record(s);  // RED metrics see every span, before any sampling
       spans_created->Add();
       ++spans_made;
+      // A request sonde gave a traceparent: its CLIENT span is the one the
+      // callee saw as its parent, so it takes the ids that were sent. A call
+      // whose callee is traced here takes the identity the callee already
+      // joined (conn_stitch.h). Otherwise an event loop's call waits for its
+      // parent (async_links.h), and the rest link by thread.
+      ThreadLinks::Linked link;
+      bool decided = injected_ids.Apply(m, &s);
+      if (!decided && m.conn.role == Role::kClient) {
+        ConnStitch::Result r = stitch.AdoptClient(m, &s);
+        if (r.applied) {
+          decided = true;
+          link = ThreadLinks::Linked{r.thread_linked, r.parent_sampled};
+        }
+      }
+      if (!decided) {
+        if (async_links.Hold(m, &s, now)) continue;  // parent known once its thread's requests are answered
+        link = stitch.Link(m, t.tid, t.start_ns, &s);  // ThreadLinks::Apply, and stitching
+      }
       SamplingParent parent = ParentOf(s, m);
       if (link.parent_linked) parent = SamplingParent{SamplingParent::Kind::kLocal, link.parent_sampled};
       sampler.Offer(std::move(s), parent, now, &to_export);
+    }
+    std::vector<AsyncLinks::Released> released;
+    async_links.Release(now, &released, final_flush);
+    for (AsyncLinks::Released& r : released) {
+      SamplingParent parent = ParentOf(r.span, Message{});
+      if (r.parent_linked) parent = SamplingParent{SamplingParent::Kind::kLocal, r.parent_sampled};
+      sampler.Offer(std::move(r.span), parent, now, &to_export);
     }
     sampler.Expire(now);
     for (Span& s : to_export) pipeline->Push(std::move(s));
@@ -530,6 +594,8 @@ int RunAgent(const Config& initial_cfg) {
       thread_links.Expire(now);
       stitch.Expire(now);
       injected_ids.Expire(now);
+      async_links.Expire(now);
+      feed_link_counters(async_links.stats());
       traced.Tick();
       tls_tick();
       feed_kernel_counters();
@@ -563,7 +629,7 @@ int RunAgent(const Config& initial_cfg) {
 
   // Deliver what is still queued in the kernel, then flush and detach.
   loader->Poll(0, on_event);
-  emit_spans();
+  emit_spans(/*final_flush=*/true);
   sampler.DropHeld();  // no keep-rule matched them before the end
   sampling_counters.Set(sampler.stats());
   if (watcher) watcher->Stop();
@@ -606,7 +672,21 @@ int RunAgent(const Config& initial_cfg) {
                  "{} sampled out, {} pushed out of the hold buffer; {} requests on excluded paths",
                  ss.sampled, ss.kept_error + ss.kept_latency, ss.kept_error, ss.kept_latency,
                  ss.dropped_not_sampled, ss.dropped_buffer_full, spans_excluded->value());
+  const AsyncLinkStats& as = async_links.stats();
+  AsyncContextCounters ac = loader->ReadAsyncCounters();
+  if (async_targets.stats().python_processes || async_targets.stats().unsupported_python ||
+      async_targets.stats().node_processes)
+    spdlog::info("async links: {} CPython processes described ({} of unsupported versions), {} Node.js processes "
+                 "({} callback scopes, {} too deep); kernel: {} events with "
+                 "a context, {} thread lookups, {} threads without state, {} unreadable; {} CLIENT spans held: {} "
+                 "linked by task, {} by thread context, {} no match, {} identity forgotten, {} ambiguous, {} timed out, {} "
+                 "overflow",
+                 async_targets.stats().python_processes, async_targets.stats().unsupported_python,
+                 async_targets.stats().node_processes, ac.node_scopes, ac.node_overflow, ac.read,
+                 ac.thread_lookups, ac.no_thread, ac.read_failed, as.held, as.linked_task, as.linked_thread,
+                 as.no_match, as.identity_gone, as.ambiguous, as.timed_out, as.overflow);
   tls.reset();
+  async_targets.DetachAll();
   loader.reset();
   return 0;
 }

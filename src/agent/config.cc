@@ -96,6 +96,7 @@ Capture and spans:
   --capture-bytes N    bytes captured per syscall (default 4096, max 16384)
   --no-tls             do not attach uprobes to OpenSSL (no HTTPS / gRPC-over-TLS plaintext)
   --inject-traceparent insert a traceparent header into outgoing HTTP/1.1 requests (changes traffic)
+  --node-callbacks     attach uprobes to Node.js callback scopes (in-process links on its event loop)
   --route PATTERN      route template for span names, e.g. /users/{id}
   --capture-header H   HTTP request/response header to record as an attribute
   --no-redact-query    export url.query values as sent
@@ -139,7 +140,14 @@ std::string ApplyYamlConfig(const std::string& text, const std::string& origin, 
       }
     }
     if (auto cap = root["capture"]) {
-      if (!(err = CheckKeys(cap, "capture", {"bytes_per_syscall", "tls"})).empty()) return origin + ": " + err;
+      if (!(err = CheckKeys(cap, "capture", {"bytes_per_syscall", "tls", "node_callbacks"})).empty())
+        return origin + ": " + err;
+      if (cap["node_callbacks"]) {
+        std::string s = cap["node_callbacks"].as<std::string>();
+        if (s != "true" && s != "false")
+          return origin + ": capture.node_callbacks must be true or false, got '" + s + "'";
+        cfg->capture_node_callbacks = s == "true";
+      }
       if (cap["tls"]) {
         std::string s = cap["tls"].as<std::string>();
         if (s != "true" && s != "false") return origin + ": capture.tls must be true or false, got '" + s + "'";
@@ -325,6 +333,8 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
       c.capture_tls = false;
     } else if (arg == "--inject-traceparent") {
       c.inject_traceparent = true;
+    } else if (arg == "--node-callbacks") {
+      c.capture_node_callbacks = true;
     } else if (arg == "--no-redact-query") {
       c.redact_query = false;
     } else if (arg == "--no-sanitize-db") {
@@ -360,6 +370,7 @@ ParseResult ParseCommandLine(int argc, const char* const* argv, const std::map<s
     if (!file_cfg.redact_query) c.redact_query = false;
     if (!file_cfg.capture_tls) c.capture_tls = false;
     if (file_cfg.inject_traceparent) c.inject_traceparent = true;
+    if (file_cfg.capture_node_callbacks) c.capture_node_callbacks = true;
     if (!file_cfg.sanitize_db_queries) c.sanitize_db_queries = false;
     if (c.log_level == Config().log_level) c.log_level = file_cfg.log_level;
     if (c.admin_address == Config().admin_address) c.admin_address = file_cfg.admin_address;

@@ -29,6 +29,9 @@ struct Config {
   // Insert a W3C traceparent into outgoing HTTP/1.1 requests of the selected
   // processes (sock_ops + sk_msg). Off by default: it changes their traffic.
   bool inject_traceparent = false;
+  // Node.js in-process links: uprobes on node::InternalCallbackScope (four
+  // probe hits per JavaScript callback; opt-in until benchmarked).
+  bool capture_node_callbacks = false;
   std::vector<OutputSpec> outputs;  // empty: console, or OTLP when an endpoint is set
   // HTTP spans
   std::vector<std::string> routes;

@@ -52,6 +52,9 @@ struct Event {
   // kData
   Direction dir = Direction::kEgress;
   DataChunk chunk;
+  // The calling thread's async context (CPython: its current contextvars
+  // Context), 0 when unknown.
+  uint64_t async_ctx = 0;
 
   // kExec / kExit / kFork / kListen / kMmapExec / kThread
   uint32_t pid = 0;
@@ -93,6 +96,16 @@ struct InjectCounters {
   uint64_t sockhash_full = 0;
   uint64_t event_lost = 0;  // not injected: no room in the ring buffer for the report
   uint64_t beyond_capture = 0;  // not injected: header block beyond the captured bytes of its write
+};
+
+// What the kernel did to read async contexts (enum sonde_async_stat).
+struct AsyncContextCounters {
+  uint64_t read = 0;          // data events that carry one
+  uint64_t thread_lookups = 0;
+  uint64_t no_thread = 0;     // a thread of the runtime had no interpreter state
+  uint64_t read_failed = 0;
+  uint64_t node_scopes = 0;    // Node callback scopes entered
+  uint64_t node_overflow = 0;  // nested deeper than followed
 };
 
 struct ProgramStats {

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "async_ctx.h"
 #include "events.h"
 #include "sonde.skel.h"
 
@@ -291,6 +292,35 @@ uint64_t Loader::AttachTls(const std::string& path, const std::map<std::string, 
   return id;
 }
 
+uint64_t Loader::AttachNodeScopes(const std::string& path, uint64_t ctor_offset, uint64_t wrap_ctor_offset,
+                                  uint64_t dtor_offset, uint64_t close_offset, std::string* error) {
+  std::vector<bpf_link*> links;
+  struct Probe {
+    bpf_program* prog;
+    uint64_t offset;
+    bool retprobe;
+  };
+  // Ends first, so no scope is entered without its end being seen.
+  const Probe probes[] = {{skel_->progs.node_scope_close_exit, close_offset, true},
+                          {skel_->progs.node_scope_close_enter, close_offset, false},
+                          {skel_->progs.node_scope_exit, dtor_offset, false},
+                          {skel_->progs.node_scope_enter, ctor_offset, false},
+                          {skel_->progs.node_scope_enter_wrap, wrap_ctor_offset, false}};
+  for (const auto& [prog, off, ret] : probes) {
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
+    bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), off, &opts);
+    if (!link) {
+      *error = "cannot attach a uprobe to node::InternalCallbackScope in " + path + ": " + strerror(errno);
+      for (bpf_link* l : links) bpf_link__destroy(l);
+      return 0;
+    }
+    links.push_back(link);
+  }
+  uint64_t id = next_tls_id_++;
+  tls_links_[id] = std::move(links);
+  return id;
+}
+
 void Loader::DetachTls(uint64_t id) {
   auto it = tls_links_.find(id);
   if (it == tls_links_.end()) return;
@@ -356,6 +386,7 @@ int Loader::OnRecord(void* ctx, void* data, size_t size) {
       ev.chunk.ts_ns = hdr->ts_ns;
       ev.chunk.tid = hdr->tid;
       ev.conn.tls = (d->flags & SONDE_DATA_F_TLS) != 0;
+      ev.async_ctx = d->async_ctx;
       break;
     }
     case SONDE_EV_OPEN:
@@ -484,6 +515,36 @@ std::vector<ProgramStats> Loader::ReadProgramStats() const {
     out.push_back({bpf_program__name(prog), info.run_time_ns, info.run_cnt});
   }
   return out;
+}
+
+void Loader::SetAsyncRuntime(uint32_t pid, const sonde_py_runtime& rt) {
+  bpf_map__update_elem(skel_->maps.py_runtimes, &pid, sizeof(pid), &rt, sizeof(rt), BPF_ANY);
+}
+
+void Loader::ClearAsyncRuntime(uint32_t pid) {
+  bpf_map__delete_elem(skel_->maps.py_runtimes, &pid, sizeof(pid), 0);
+}
+
+AsyncContextCounters Loader::ReadAsyncCounters() const {
+  AsyncContextCounters c;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return c;
+  std::vector<uint64_t> vals(static_cast<size_t>(ncpu));
+  auto sum = [&](uint32_t what) -> uint64_t {
+    if (bpf_map__lookup_elem(skel_->maps.async_ctx_stats, &what, sizeof(what), vals.data(),
+                             vals.size() * sizeof(uint64_t), 0) != 0)
+      return 0;
+    uint64_t s = 0;
+    for (uint64_t v : vals) s += v;
+    return s;
+  };
+  c.read = sum(SONDE_ASYNC_CTX_READ);
+  c.thread_lookups = sum(SONDE_ASYNC_THREAD_LOOKUPS);
+  c.no_thread = sum(SONDE_ASYNC_NO_THREAD);
+  c.read_failed = sum(SONDE_ASYNC_READ_FAILED);
+  c.node_scopes = sum(SONDE_ASYNC_NODE_SCOPES);
+  c.node_overflow = sum(SONDE_ASYNC_NODE_OVERFLOW);
+  return c;
 }
 
 DropCounters Loader::ReadDrops() const {

@@ -11,6 +11,8 @@
 
 #include "loader/event.h"
 
+struct sonde_py_runtime;
+
 struct sonde_bpf;
 struct ring_buffer;
 struct bpf_link;
@@ -57,6 +59,18 @@ class Loader {
   uint64_t AttachTls(const std::string& path, const std::map<std::string, uint64_t>& offsets,
                      std::string* error);
   void DetachTls(uint64_t id);
+
+  // Where the async context of `pid`'s threads is read (bpf/async_ctx.h);
+  // Clear stops reading it.
+  void SetAsyncRuntime(uint32_t pid, const sonde_py_runtime& rt);
+  void ClearAsyncRuntime(uint32_t pid);
+  AsyncContextCounters ReadAsyncCounters() const;
+
+  // Uprobes on node::InternalCallbackScope's constructor, destructor and Close in
+  // one file (a node executable), at these file offsets. Returns an id for
+  // DetachTls (the same bookkeeping), or 0 with *error set.
+  uint64_t AttachNodeScopes(const std::string& path, uint64_t ctor_offset, uint64_t wrap_ctor_offset,
+                            uint64_t dtor_offset, uint64_t close_offset, std::string* error);
 
   DropCounters ReadDrops() const;
   InjectCounters ReadInjectCounters() const;

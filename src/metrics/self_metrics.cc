@@ -54,6 +54,8 @@ SelfMetrics::SelfMetrics(std::shared_ptr<const Resource> resource, uint64_t star
            "Spans not exported because of sampling, by reason.");
   Describe(std::string(self_metric::kSpansKept), K::kCounter, false, "{span}",
            "Spans exported only because a keep-rule matched their trace, by rule.");
+  Describe(std::string(self_metric::kLinksAsync), K::kCounter, false, "{span}",
+           "CLIENT spans of event-loop processes whose parent was decided by async task, by result.");
   Describe(std::string(self_metric::kSamplingHeldSpans), K::kGauge, false, "{span}",
            "Spans held waiting for a keep-rule to match their trace.");
   Describe(std::string(self_metric::kSpansRejected), K::kCounter, false, "{span}",

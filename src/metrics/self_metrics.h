@@ -51,6 +51,10 @@ inline constexpr std::string_view kSpansSampledOut = "sonde.spans.sampled_out";
 // Spans exported only because a keep-rule matched their trace, attribute
 // kept_by = error|latency [sonde_spans_kept_total].
 inline constexpr std::string_view kSpansKept = "sonde.spans.kept";
+// CLIENT spans of event-loop processes decided by async task, attribute
+// result = linked_task|linked_thread|no_match|ambiguous|timed_out|overflow|
+// no_identity [sonde_links_async_total].
+inline constexpr std::string_view kLinksAsync = "sonde.links.async";
 // Spans held right now waiting for a keep-rule [sonde_sampling_held_spans].
 inline constexpr std::string_view kSamplingHeldSpans = "sonde.sampling.held_spans";
 // Spans a collector accepted the request for but rejected (OTLP partial

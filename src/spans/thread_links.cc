@@ -1,5 +1,7 @@
 #include "spans/thread_links.h"
 
+#include <algorithm>
+
 #include "spans/http_common.h"
 #include "spans/trace_context.h"
 
@@ -77,7 +79,12 @@ void ThreadLinks::OnServerRequest(const RequestStart& r) {
     e.id.span_id = ids_->NewSpanId();
   }
   auto& q = threads_[ThreadKey{r.conn.key.pid, r.tid}];
-  if (q.size() >= kMaxPerThread) q.pop_front();
+  if (q.size() >= kMaxPerThread) {
+    // Forget the oldest answered request; an open one is still needed (an
+    // event loop with many requests in flight, some slow).
+    auto ended = std::find_if(q.begin(), q.end(), [](const Entry& e) { return e.end_ns != 0; });
+    q.erase(ended != q.end() ? ended : q.begin());
+  }
   q.push_back(std::move(e));
   ++stats_.server_requests;
 }
@@ -88,6 +95,36 @@ ThreadLinks::Entry* ThreadLinks::Find(const ConnKey& conn, uint32_t tid, uint64_
   for (Entry& e : it->second)
     if (e.start_ns == start_ns && e.conn == conn) return &e;
   return nullptr;
+}
+
+const ServerIdentity* ThreadLinks::IdentityOf(const ConnKey& conn, uint32_t tid, uint64_t start_ns) const {
+  const Entry* e = const_cast<ThreadLinks*>(this)->Find(conn, tid, start_ns);
+  return e ? &e->id : nullptr;
+}
+
+bool ThreadLinks::AnyOpen(uint32_t pid, uint32_t tid, uint64_t at_ns) const {
+  auto it = threads_.find(ThreadKey{pid, tid});
+  if (it == threads_.end()) return false;
+  for (const Entry& e : it->second)
+    if (e.end_ns == 0 && e.start_ns <= at_ns) return true;
+  return false;
+}
+
+const ServerIdentity* ThreadLinks::LatestOn(const ConnKey& conn, uint32_t tid, uint64_t at_ns,
+                                            bool* ambiguous) const {
+  *ambiguous = false;
+  auto it = threads_.find(ThreadKey{conn.pid, tid});
+  if (it == threads_.end()) return nullptr;
+  const Entry* best = nullptr;
+  for (const Entry& e : it->second) {
+    if (!(e.conn == conn) || e.start_ns > at_ns) continue;
+    if (best && e.start_ns == best->start_ns) *ambiguous = true;
+    if (!best || e.start_ns > best->start_ns) {
+      best = &e;
+      *ambiguous = false;
+    }
+  }
+  return best ? &best->id : nullptr;
 }
 
 void ThreadLinks::OnServerDone(const ConnKey& conn, uint32_t tid, uint64_t start_ns, uint64_t end_ns) {

@@ -104,6 +104,14 @@ class ThreadLinks {
   // The identity chosen for a SERVER request at OnServerRequest, to be
   // changed before anything links to it; nullptr when not known.
   ServerIdentity* IdentityOf(const ConnKey& conn, uint32_t tid, uint64_t start_ns);
+  // For other ways of linking (async_links.h): the identity chosen for the
+  // request read on `conn` by `tid` at `start_ns`, if still remembered; and
+  // whether a request `tid` read at or before `at_ns` is still being handled.
+  const ServerIdentity* IdentityOf(const ConnKey& conn, uint32_t tid, uint64_t start_ns) const;
+  bool AnyOpen(uint32_t pid, uint32_t tid, uint64_t at_ns) const;
+  // The latest request read on `conn` by `tid` at or before `at_ns`; null
+  // when none, and *ambiguous when two were read by the same syscall.
+  const ServerIdentity* LatestOn(const ConnKey& conn, uint32_t tid, uint64_t at_ns, bool* ambiguous) const;
   // Forgets requests that ended (or started) long before `now_ns`.
   void Expire(uint64_t now_ns);
 

@@ -159,6 +159,18 @@ TEST(Config, TraceparentInjectionFromTheConfigFile) {
   EXPECT_TRUE(r.config.inject_traceparent);
 }
 
+TEST(Config, NodeCallbackProbesAreOffUnlessTurnedOn) {
+  EXPECT_FALSE(Parse({}).config.capture_node_callbacks);
+  ParseResult r = Parse({"--node-callbacks"});
+  ASSERT_EQ(r.error, "");
+  EXPECT_TRUE(r.config.capture_node_callbacks);
+  Config c;
+  ASSERT_EQ(ApplyYamlConfig("capture:\n  node_callbacks: true\n", "f.yaml", &c), "");
+  EXPECT_TRUE(c.capture_node_callbacks);
+  EXPECT_EQ(ApplyYamlConfig("capture:\n  node_callbacks: yes\n", "f.yaml", &c),
+            "f.yaml: capture.node_callbacks must be true or false, got 'yes'");
+}
+
 }  // namespace
 }  // namespace sonde
 
