@@ -518,13 +518,15 @@ int RunAgent(const Config& initial_cfg) {
       if (m.conn.role != Role::kServer) continue;
       MessageTiming t = TimingOf(m);
       thread_links.OnServerDone(m.conn.key, t.tid, t.start_ns, t.end_ns);
-      async_links.OnServerDone(m);
     }
     // Servers whose client is traced here join its trace; decided before any
-    // span of the batch is built (conn_stitch.h).
+    // span of the batch is built (conn_stitch.h), and before the calls held
+    // for an event loop copy their request's identity (async_links.h).
     for (const RequestStart& r : starts) stitch.OnServerRequest(r);
     for (const Message& m : msgs)
       if (m.conn.role == Role::kServer && !excluded->Excludes(m)) stitch.PrepareServer(m);
+    for (const Message& m : msgs)
+      if (m.conn.role == Role::kServer) async_links.OnServerDone(m);
     for (const Message& m : msgs) {
       if (excluded->Excludes(m)) {  // health checks, scrapes: no span, no RED data point
         spans_excluded->Add();

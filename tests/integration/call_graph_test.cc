@@ -80,7 +80,7 @@ TEST_F(SondeTest, FlaskNodeFastApiCallGraphLinksEverySpanToItsTrueParent) {
   for (uint16_t p : {back_port, mid_port, front_port}) ASSERT_TRUE(WaitForPort(p, milliseconds(10000)));
   // A queue big enough that no span is dropped while 50 clients run.
   StartSonde({"--pid", std::to_string(front.pid()), "--pid", std::to_string(mid.pid()), "--pid",
-              std::to_string(back.pid()), "--no-sanitize-db"},
+              std::to_string(back.pid()), "--no-sanitize-db", "--node-callbacks"},
              {"OTEL_BSP_MAX_QUEUE_SIZE=200000"});
 
   Child load({Python(), apps + "load.py", "http://127.0.0.1:" + std::to_string(front_port),
