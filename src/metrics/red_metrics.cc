@@ -67,18 +67,26 @@ std::string ValueText(const AttrValue& v) {
   return {};
 }
 
+// Runs once or twice per span: appends in place, without copying the key
+// or (for strings, nearly every value) the value.
+void AppendKeyPart(std::string* out, std::string_view part) {
+  for (char c : part) {
+    if (c == '\\' || c == '\x1f') out->push_back('\\');
+    out->push_back(c);
+  }
+  out->push_back('\x1f');
+}
+
 // An unambiguous key for an attribute set: type tag, key and value, each
 // field terminated by a byte that cannot appear unescaped.
 void AppendKey(std::string* out, const Attributes& attrs) {
   for (const Attribute& a : attrs) {
     out->push_back(static_cast<char>('0' + a.value.index()));
-    for (const std::string& part : {a.key, ValueText(a.value)}) {
-      for (char c : part) {
-        if (c == '\\' || c == '\x1f') out->push_back('\\');
-        out->push_back(c);
-      }
-      out->push_back('\x1f');
-    }
+    AppendKeyPart(out, a.key);
+    if (const auto* sv = std::get_if<std::string>(&a.value))
+      AppendKeyPart(out, *sv);
+    else
+      AppendKeyPart(out, ValueText(a.value));
   }
 }
 
