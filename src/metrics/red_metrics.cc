@@ -70,9 +70,15 @@ std::string ValueText(const AttrValue& v) {
 // Runs once or twice per span: appends in place, without copying the key
 // or (for strings, nearly every value) the value.
 void AppendKeyPart(std::string* out, std::string_view part) {
-  for (char c : part) {
-    if (c == '\\' || c == '\x1f') out->push_back('\\');
-    out->push_back(c);
+  size_t i = 0;
+  while (i < part.size()) {
+    size_t special = part.find_first_of("\\\x1f", i);
+    if (special == std::string_view::npos) special = part.size();
+    out->append(part.data() + i, special - i);
+    if (special == part.size()) break;
+    out->push_back('\\');
+    out->push_back(part[special]);
+    i = special + 1;
   }
   out->push_back('\x1f');
 }
@@ -80,6 +86,12 @@ void AppendKeyPart(std::string* out, std::string_view part) {
 // An unambiguous key for an attribute set: type tag, key and value, each
 // field terminated by a byte that cannot appear unescaped.
 void AppendKey(std::string* out, const Attributes& attrs) {
+  size_t need = out->size();
+  for (const Attribute& a : attrs) {
+    const auto* sv = std::get_if<std::string>(&a.value);
+    need += 3 + a.key.size() + (sv ? sv->size() : 24);
+  }
+  out->reserve(need);  // one allocation, not one per doubling
   for (const Attribute& a : attrs) {
     out->push_back(static_cast<char>('0' + a.value.index()));
     AppendKeyPart(out, a.key);
@@ -109,6 +121,7 @@ bool IsHttpSpan(const Attributes& attrs) {
 
 Attributes HttpServerAttributes(const Span& s) {
   Attributes a;
+  a.reserve(8);
   Copy(s.attributes, "http.request.method", &a);
   Copy(s.attributes, "http.response.status_code", &a);
   Copy(s.attributes, "http.route", &a);  // a template, only set when a pattern matched
@@ -121,6 +134,7 @@ Attributes HttpServerAttributes(const Span& s) {
 
 Attributes HttpClientAttributes(const Span& s) {
   Attributes a;
+  a.reserve(8);
   Copy(s.attributes, "http.request.method", &a);
   Copy(s.attributes, "http.response.status_code", &a);
   AddErrorType(s, &a);
@@ -143,6 +157,7 @@ const char* GrpcStatusName(int64_t code) {
 
 Attributes RpcAttributes(const Span& s, bool client) {
   Attributes a;
+  a.reserve(8);
   CopyEither(s.attributes, "rpc.system.name", "rpc.system", &a);
   // Current conventions: rpc.method is "Service/Method".
   const AttrValue* method = FindAttr(s.attributes, "rpc.method");
@@ -184,6 +199,7 @@ Attributes RpcAttributes(const Span& s, bool client) {
 
 Attributes RpcLegacyAttributes(const Span& s, bool client) {
   Attributes a;
+  a.reserve(8);
   CopyEither(s.attributes, "rpc.system", "rpc.system.name", &a);
   Copy(s.attributes, "rpc.service", &a);
   Copy(s.attributes, "rpc.method", &a);
@@ -198,6 +214,7 @@ Attributes RpcLegacyAttributes(const Span& s, bool client) {
 
 Attributes DbClientAttributes(const Span& s) {
   Attributes a;
+  a.reserve(8);
   CopyEither(s.attributes, "db.system.name", "db.system", &a);
   Copy(s.attributes, "db.namespace", &a);
   Copy(s.attributes, "db.operation.name", &a);
