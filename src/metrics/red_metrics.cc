@@ -72,13 +72,13 @@ std::string ValueText(const AttrValue& v) {
 void AppendKeyPart(std::string* out, std::string_view part) {
   size_t i = 0;
   while (i < part.size()) {
-    size_t special = part.find_first_of("\\\x1f", i);
-    if (special == std::string_view::npos) special = part.size();
-    out->append(part.data() + i, special - i);
-    if (special == part.size()) break;
+    size_t run = i;
+    while (run < part.size() && part[run] != '\\' && part[run] != '\x1f') ++run;
+    out->append(part.data() + i, run - i);
+    if (run == part.size()) break;
     out->push_back('\\');
-    out->push_back(part[special]);
-    i = special + 1;
+    out->push_back(part[run]);
+    i = run + 1;
   }
   out->push_back('\x1f');
 }

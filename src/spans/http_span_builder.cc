@@ -93,7 +93,9 @@ Span HttpSpanBuilder::Build(const Message& m, std::shared_ptr<const Resource> re
   }
 
   Attributes& a = s.attributes;
-  a.reserve(a.size() + 20);  // an HTTP span carries ~15 attributes: one allocation, not one per doubling
+  // An HTTP span carries ~14 attributes: one allocation, not one per doubling
+  // (14 x 72 bytes also stays within glibc's per-thread cache of small chunks).
+  a.reserve(a.size() + 14);
   if (!method_missing) {
     AddStr(&a, "http.request.method", known_method ? req.method : "_OTHER");
     if (!known_method && !req.method.empty()) AddStr(&a, "http.request.method_original", req.method);

@@ -25,7 +25,7 @@ bool IsZero(const SpanId& id) { return Zero(id); }
 std::string ToHex(const TraceId& id) { return Hex(id); }
 std::string ToHex(const SpanId& id) { return Hex(id); }
 
-const AttrValue* FindAttr(const Attributes& attrs, const std::string& key) {
+const AttrValue* FindAttr(const Attributes& attrs, std::string_view key) {
   for (const auto& a : attrs)
     if (a.key == key) return &a.value;
   return nullptr;

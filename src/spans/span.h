@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -56,6 +57,6 @@ struct Span {
 };
 
 // Looks up an attribute by key; nullptr when absent.
-const AttrValue* FindAttr(const Attributes& attrs, const std::string& key);
+const AttrValue* FindAttr(const Attributes& attrs, std::string_view key);
 
 }  // namespace sonde
