@@ -45,60 +45,6 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// Looks the names up in one symbol table section; returns how many were found.
-void ScanSymbols(const MappedFile& f, const Elf64_Ehdr& eh, const Elf64_Shdr* shdrs,
-                 const Elf64_Shdr& symtab, const std::vector<std::string>& names,
-                 std::map<std::string, uint64_t>* out) {
-  if (symtab.sh_entsize != sizeof(Elf64_Sym) || symtab.sh_link >= eh.e_shnum) return;
-  const Elf64_Shdr& strtab = shdrs[symtab.sh_link];
-  const uint8_t* strs = f.At(strtab.sh_offset, strtab.sh_size);
-  const uint8_t* syms = f.At(symtab.sh_offset, symtab.sh_size);
-  if (!strs || !syms) return;
-  const size_t count = symtab.sh_size / sizeof(Elf64_Sym);
-  for (size_t i = 0; i < count && out->size() < names.size(); ++i) {
-    Elf64_Sym sym;
-    memcpy(&sym, syms + i * sizeof(Elf64_Sym), sizeof(sym));
-    if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || sym.st_value == 0) continue;
-    if (sym.st_name >= strtab.sh_size) continue;
-    const char* s = reinterpret_cast<const char*>(strs + sym.st_name);
-    std::string_view name(s, strnlen(s, strtab.sh_size - sym.st_name));
-    for (const std::string& want : names) {
-      if (name != want || out->count(want)) continue;
-      if (sym.st_shndx >= eh.e_shnum) break;
-      // Virtual address -> file offset through the section that holds it.
-      const Elf64_Shdr& sec = shdrs[sym.st_shndx];
-      if (sym.st_value < sec.sh_addr || sym.st_value - sec.sh_addr >= sec.sh_size) break;
-      (*out)[want] = sym.st_value - sec.sh_addr + sec.sh_offset;
-      break;
-    }
-  }
-}
-
-}  // namespace
-
-std::map<std::string, uint64_t> FindFunctionOffsets(const std::string& path,
-                                                    const std::vector<std::string>& names) {
-  std::map<std::string, uint64_t> out;
-  MappedFile f(path);
-  const uint8_t* h = f.At(0, sizeof(Elf64_Ehdr));
-  if (!h || memcmp(h, ELFMAG, SELFMAG) != 0 || h[EI_CLASS] != ELFCLASS64) return out;
-  Elf64_Ehdr eh;
-  memcpy(&eh, h, sizeof(eh));
-  if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0) return out;
-  const uint8_t* sh = f.At(eh.e_shoff, static_cast<uint64_t>(eh.e_shnum) * sizeof(Elf64_Shdr));
-  if (!sh) return out;
-  std::vector<Elf64_Shdr> shdrs(eh.e_shnum);
-  memcpy(shdrs.data(), sh, shdrs.size() * sizeof(Elf64_Shdr));
-  for (uint32_t type : {SHT_DYNSYM, SHT_SYMTAB}) {
-    for (const Elf64_Shdr& s : shdrs)
-      if (s.sh_type == type) ScanSymbols(f, eh, shdrs.data(), s, names, &out);
-    if (out.size() == names.size()) break;
-  }
-  return out;
-}
-
-namespace {
-
 // The section headers of a 64-bit ELF file, or false.
 bool SectionHeaders(const MappedFile& f, Elf64_Ehdr* eh, std::vector<Elf64_Shdr>* shdrs) {
   const uint8_t* h = f.At(0, sizeof(Elf64_Ehdr));
@@ -112,9 +58,11 @@ bool SectionHeaders(const MappedFile& f, Elf64_Ehdr* eh, std::vector<Elf64_Shdr>
   return true;
 }
 
-void ScanAnySymbols(const MappedFile& f, const Elf64_Ehdr& eh, const std::vector<Elf64_Shdr>& shdrs,
-                    const Elf64_Shdr& symtab, const std::vector<std::string>& names,
-                    std::map<std::string, ElfSymbol>* out) {
+// Looks the names up in one symbol table section (only function symbols
+// when `functions_only`).
+void ScanSymbols(const MappedFile& f, const Elf64_Ehdr& eh, const std::vector<Elf64_Shdr>& shdrs,
+                 const Elf64_Shdr& symtab, const std::vector<std::string>& names, bool functions_only,
+                 std::map<std::string, ElfSymbol>* out) {
   if (symtab.sh_entsize != sizeof(Elf64_Sym) || symtab.sh_link >= eh.e_shnum) return;
   const Elf64_Shdr& strtab = shdrs[symtab.sh_link];
   const uint8_t* strs = f.At(strtab.sh_offset, strtab.sh_size);
@@ -125,6 +73,7 @@ void ScanAnySymbols(const MappedFile& f, const Elf64_Ehdr& eh, const std::vector
     Elf64_Sym sym;
     memcpy(&sym, syms + i * sizeof(Elf64_Sym), sizeof(sym));
     if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= eh.e_shnum || sym.st_value == 0) continue;
+    if (functions_only && ELF64_ST_TYPE(sym.st_info) != STT_FUNC) continue;
     if (sym.st_name >= strtab.sh_size) continue;
     const char* s = reinterpret_cast<const char*>(strs + sym.st_name);
     std::string_view name(s, strnlen(s, strtab.sh_size - sym.st_name));
@@ -142,9 +91,9 @@ void ScanAnySymbols(const MappedFile& f, const Elf64_Ehdr& eh, const std::vector
   }
 }
 
-}  // namespace
 
-std::map<std::string, ElfSymbol> FindSymbols(const std::string& path, const std::vector<std::string>& names) {
+std::map<std::string, ElfSymbol> FindSymbolsOf(const std::string& path, const std::vector<std::string>& names,
+                                               bool functions_only) {
   std::map<std::string, ElfSymbol> out;
   MappedFile f(path);
   Elf64_Ehdr eh;
@@ -152,9 +101,23 @@ std::map<std::string, ElfSymbol> FindSymbols(const std::string& path, const std:
   if (!SectionHeaders(f, &eh, &shdrs)) return out;
   for (uint32_t type : {SHT_DYNSYM, SHT_SYMTAB}) {
     for (const Elf64_Shdr& s : shdrs)
-      if (s.sh_type == type) ScanAnySymbols(f, eh, shdrs, s, names, &out);
+      if (s.sh_type == type) ScanSymbols(f, eh, shdrs, s, names, functions_only, &out);
     if (out.size() == names.size()) break;
   }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, ElfSymbol> FindSymbols(const std::string& path, const std::vector<std::string>& names) {
+  return FindSymbolsOf(path, names, false);
+}
+
+std::map<std::string, uint64_t> FindFunctionOffsets(const std::string& path,
+                                                    const std::vector<std::string>& names) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& [name, sym] : FindSymbolsOf(path, names, true))
+    if (sym.file_offset != 0) out[name] = sym.file_offset;
   return out;
 }
 

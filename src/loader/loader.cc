@@ -525,19 +525,24 @@ void Loader::ClearAsyncRuntime(uint32_t pid) {
   bpf_map__delete_elem(skel_->maps.py_runtimes, &pid, sizeof(pid), 0);
 }
 
+namespace {
+
+// A per-CPU array counter summed over the CPUs; 0 when it cannot be read.
+uint64_t SumPerCpu(const bpf_map* map, uint32_t key) {
+  static const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return 0;
+  std::vector<uint64_t> vals(static_cast<size_t>(ncpu));
+  if (bpf_map__lookup_elem(map, &key, sizeof(key), vals.data(), vals.size() * sizeof(uint64_t), 0) != 0) return 0;
+  uint64_t s = 0;
+  for (uint64_t v : vals) s += v;
+  return s;
+}
+
+}  // namespace
+
 AsyncContextCounters Loader::ReadAsyncCounters() const {
   AsyncContextCounters c;
-  int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return c;
-  std::vector<uint64_t> vals(static_cast<size_t>(ncpu));
-  auto sum = [&](uint32_t what) -> uint64_t {
-    if (bpf_map__lookup_elem(skel_->maps.async_ctx_stats, &what, sizeof(what), vals.data(),
-                             vals.size() * sizeof(uint64_t), 0) != 0)
-      return 0;
-    uint64_t s = 0;
-    for (uint64_t v : vals) s += v;
-    return s;
-  };
+  auto sum = [&](uint32_t key) { return SumPerCpu(skel_->maps.async_ctx_stats, key); };
   c.read = sum(SONDE_ASYNC_CTX_READ);
   c.thread_lookups = sum(SONDE_ASYNC_THREAD_LOOKUPS);
   c.no_thread = sum(SONDE_ASYNC_NO_THREAD);
@@ -549,17 +554,7 @@ AsyncContextCounters Loader::ReadAsyncCounters() const {
 
 DropCounters Loader::ReadDrops() const {
   DropCounters d;
-  int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return d;
-  std::vector<uint64_t> vals(static_cast<size_t>(ncpu));
-  auto sum = [&](uint32_t reason) -> uint64_t {
-    if (bpf_map__lookup_elem(skel_->maps.drops, &reason, sizeof(reason), vals.data(),
-                             vals.size() * sizeof(uint64_t), 0) != 0)
-      return 0;
-    uint64_t s = 0;
-    for (uint64_t v : vals) s += v;
-    return s;
-  };
+  auto sum = [&](uint32_t key) { return SumPerCpu(skel_->maps.drops, key); };
   d.ringbuf_full = sum(SONDE_DROP_RINGBUF_FULL);
   d.truncated_events = sum(SONDE_DROP_TRUNCATED);
   d.truncated_bytes = sum(SONDE_DROP_TRUNCATED_BYTES);
@@ -573,17 +568,7 @@ DropCounters Loader::ReadDrops() const {
 
 InjectCounters Loader::ReadInjectCounters() const {
   InjectCounters c;
-  int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return c;
-  std::vector<uint64_t> vals(static_cast<size_t>(ncpu));
-  auto sum = [&](uint32_t outcome) -> uint64_t {
-    if (bpf_map__lookup_elem(skel_->maps.inject_counts, &outcome, sizeof(outcome), vals.data(),
-                             vals.size() * sizeof(uint64_t), 0) != 0)
-      return 0;
-    uint64_t s = 0;
-    for (uint64_t v : vals) s += v;
-    return s;
-  };
+  auto sum = [&](uint32_t key) { return SumPerCpu(skel_->maps.inject_counts, key); };
   c.injected = sum(SONDE_INJ_INJECTED);
   c.has_traceparent = sum(SONDE_INJ_HAS_TRACEPARENT);
   c.headers_split = sum(SONDE_INJ_HEADERS_SPLIT);
