@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "agent/resources.h"
+#include "agent/stop_report.h"
 #include "agent/tracing_set.h"
 #include "decoders/connection_tracker.h"
 #include "discovery/k8s/config_watcher.h"
@@ -639,54 +640,21 @@ int RunAgent(const Config& initial_cfg) {
   pipeline->Shutdown();
   feed_kernel_counters();
   if (metric_exporter) metric_exporter->Shutdown();
-  DropCounters d = loader->ReadDrops();
-  ExportPipelineStats es = pipeline->stats();
-  const TrackerStats& ts = tracker.stats();
-  spdlog::info(
-      "stopping: {} spans made, {} exported, {} dropped (queue full {}, export failed {}, at shutdown {}); "
-      "kernel drops: ring buffer full {}, truncated events {} ({} bytes), conn map full {}, args map full {}, "
-      "iovec limit {}, unreadable {}, TLS before its socket was known {}; decoders: {} resyncs, {} gaps, "
-      "{} bytes skipped, {} non-HTTP connections, {} TLS connections",
-      spans_made, es.exported, es.dropped_queue_full + es.export_failed_spans + es.dropped_shutdown,
-      es.dropped_queue_full, es.export_failed_spans, es.dropped_shutdown, d.ringbuf_full, d.truncated_events,
-      d.truncated_bytes, d.conn_map_full, d.args_map_full, d.iov_limit, d.read_failed, d.tls_unbound, ts.resyncs,
-      ts.gaps, ts.bytes_skipped, ts.non_http_connections, ts.tls_connections);
-  const ConnStitchStats& cs = stitch.stats();
-  if (cs.stitched || cs.not_aligned || cs.ambiguous || cs.no_client_bytes)
-    spdlog::info("same-host stitching: {} server requests joined their client's trace ({} client spans adopted "
-                 "their reserved identity); not stitched: {} traceparent, {} not seen from the open or TLS, "
-                 "{} ambiguous, {} client bytes not seen; {} reservations expired, {} dropped",
-                 cs.stitched, cs.adopted, cs.header_wins, cs.not_aligned, cs.ambiguous, cs.no_client_bytes,
-                 cs.expired, cs.dropped);
-  if (cfg.inject_traceparent) {
-    InjectCounters ic = loader->ReadInjectCounters();
-    spdlog::info("traceparent injection: {} requests injected ({} spans took the ids, {} reports unclaimed); "
-                 "skipped: already had one {}, header split over writes {}, process not selected {}, "
-                 "push failed {}, ring buffer full {}, beyond the captured bytes {}; sockets stopped: not HTTP/1 {}, "
-                 "chunked {}, upgrade {}, too large {}, sockhash full {}",
-                 ic.injected, injected_ids.stats().applied, injected_ids.size(), ic.has_traceparent,
-                 ic.headers_split, ic.not_selected, ic.push_failed, ic.event_lost, ic.beyond_capture, ic.stop_not_http1,
-                 ic.stop_chunked, ic.stop_upgrade, ic.stop_too_large, ic.sockhash_full);
-  }
-  SamplingStats ss = sampler.stats();
-  if (ss.sampled != spans_made || spans_excluded->value())
-    spdlog::info("sampling: {} spans passed the head sampler, {} kept by keep-rules (errors {}, latency {}), "
-                 "{} sampled out, {} pushed out of the hold buffer; {} requests on excluded paths",
-                 ss.sampled, ss.kept_error + ss.kept_latency, ss.kept_error, ss.kept_latency,
-                 ss.dropped_not_sampled, ss.dropped_buffer_full, spans_excluded->value());
-  const AsyncLinkStats& as = async_links.stats();
-  AsyncContextCounters ac = loader->ReadAsyncCounters();
-  if (async_targets.stats().python_processes || async_targets.stats().unsupported_python ||
-      async_targets.stats().node_processes)
-    spdlog::info("async links: {} CPython processes described ({} of unsupported versions), {} Node.js processes "
-                 "({} callback scopes, {} too deep); kernel: {} events with "
-                 "a context, {} thread lookups, {} threads without state, {} unreadable; {} CLIENT spans held: {} "
-                 "linked by task, {} by thread context, {} no match, {} identity forgotten, {} ambiguous, {} timed out, {} "
-                 "overflow",
-                 async_targets.stats().python_processes, async_targets.stats().unsupported_python,
-                 async_targets.stats().node_processes, ac.node_scopes, ac.node_overflow, ac.read,
-                 ac.thread_lookups, ac.no_thread, ac.read_failed, as.held, as.linked_task, as.linked_thread,
-                 as.no_match, as.identity_gone, as.ambiguous, as.timed_out, as.overflow);
+  StopReport report;
+  report.spans_made = spans_made;
+  report.spans_excluded = spans_excluded->value();
+  report.pipeline = pipeline->stats();
+  report.drops = loader->ReadDrops();
+  report.tracker = tracker.stats();
+  report.sampling = sampler.stats();
+  report.stitch = stitch.stats();
+  if (cfg.inject_traceparent) report.inject = loader->ReadInjectCounters();
+  report.inject_applied = injected_ids.stats().applied;
+  report.inject_unclaimed = injected_ids.size();
+  report.async_targets = async_targets.stats();
+  report.async_kernel = loader->ReadAsyncCounters();
+  report.async_links = async_links.stats();
+  LogStopReport(report);
   tls.reset();
   async_targets.DetachAll();
   loader.reset();
