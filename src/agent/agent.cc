@@ -16,6 +16,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "agent/kernel_metrics.h"
 #include "agent/resources.h"
 #include "agent/stop_report.h"
 #include "agent/tracing_set.h"
@@ -260,74 +261,7 @@ int RunAgent(const Config& initial_cfg) {
   RegisterExportSelfMetrics(&self_metrics, {pipeline.get(), exp.otlp, metric_exporter.get()});
   auto* events_captured = self_metrics.GetCounter(self_metric::kEventsCaptured);
   auto* spans_created = self_metrics.GetCounter(self_metric::kSpansCreated);
-  auto lost = [&](const char* reason) {
-    return self_metrics.GetCounter(self_metric::kEventsLost, {{"reason", AttrValue(std::string(reason))}});
-  };
-  auto* lost_ringbuf = lost("ringbuf_full");
-  auto* lost_conn_map = lost("conn_map_full");
-  auto* lost_args_map = lost("args_map_full");
-  auto* lost_iov = lost("iov_limit");
-  auto* lost_read = lost("read_failed");
-  auto* lost_tls_unbound = lost("tls_unbound");
-  auto* prop_injected = self_metrics.GetCounter(self_metric::kPropagationInjected);
-  auto skipped = [&](const char* reason) {
-    return self_metrics.GetCounter(self_metric::kPropagationSkipped, {{"reason", AttrValue(std::string(reason))}});
-  };
-  struct InjectSkips {
-    SelfMetrics::Counter *has_tp, *split, *not_selected, *push_failed, *not_http1, *chunked, *upgrade, *too_large,
-        *sockhash_full, *ringbuf_full, *beyond_capture;
-  };
-  std::optional<InjectSkips> inject_skips;
-  if (cfg.inject_traceparent)
-    inject_skips = InjectSkips{skipped("has_traceparent"), skipped("headers_split"), skipped("not_selected"),
-                               skipped("push_failed"),     skipped("not_http1"),     skipped("chunked"),
-                               skipped("upgrade"),         skipped("too_large"),     skipped("sockhash_full"),
-                               skipped("ringbuf_full"),    skipped("beyond_capture")};
-  auto* truncated_events = self_metrics.GetCounter(self_metric::kEventsTruncated);
-  auto* truncated_bytes = self_metrics.GetCounter(self_metric::kCaptureTruncated);
-  auto feed_link_counters = [&](const AsyncLinkStats& a) {
-    auto set = [&](const char* result, uint64_t v) {
-      if (v) self_metrics.GetCounter(self_metric::kLinksAsync, {{"result", AttrValue(std::string(result))}})->Set(v);
-    };
-    set("linked_task", a.linked_task);
-    set("linked_thread", a.linked_thread);
-    set("no_match", a.no_match);
-    set("no_identity", a.identity_gone);
-    set("ambiguous", a.ambiguous);
-    set("timed_out", a.timed_out);
-    set("overflow", a.overflow);
-  };
-  auto feed_kernel_counters = [&]() {
-    DropCounters d = loader->ReadDrops();
-    lost_ringbuf->Set(d.ringbuf_full);
-    lost_conn_map->Set(d.conn_map_full);
-    lost_args_map->Set(d.args_map_full);
-    lost_iov->Set(d.iov_limit);
-    lost_read->Set(d.read_failed);
-    lost_tls_unbound->Set(d.tls_unbound);
-    if (inject_skips) {
-      InjectCounters ic = loader->ReadInjectCounters();
-      prop_injected->Set(ic.injected);
-      inject_skips->ringbuf_full->Set(ic.event_lost);
-      inject_skips->beyond_capture->Set(ic.beyond_capture);
-      inject_skips->has_tp->Set(ic.has_traceparent);
-      inject_skips->split->Set(ic.headers_split);
-      inject_skips->not_selected->Set(ic.not_selected);
-      inject_skips->push_failed->Set(ic.push_failed);
-      inject_skips->not_http1->Set(ic.stop_not_http1);
-      inject_skips->chunked->Set(ic.stop_chunked);
-      inject_skips->upgrade->Set(ic.stop_upgrade);
-      inject_skips->too_large->Set(ic.stop_too_large);
-      inject_skips->sockhash_full->Set(ic.sockhash_full);
-    }
-    truncated_events->Set(d.truncated_events);
-    truncated_bytes->Set(d.truncated_bytes);
-    for (const ProgramStats& p : loader->ReadProgramStats()) {
-      Attributes a = {{"program", AttrValue(p.name)}};
-      self_metrics.GetDoubleCounter(self_metric::kBpfRunTime, a)->Set(static_cast<double>(p.run_time_ns) / 1e9);
-      self_metrics.GetCounter(self_metric::kBpfRuns, a)->Set(p.run_count);
-    }
-  };
+  KernelMetrics kernel_metrics(&self_metrics, cfg.inject_traceparent);
   std::unique_ptr<AdminServer> admin;
   if (!cfg.admin_address.empty()) {
     AdminServerOptions ao;
@@ -598,10 +532,10 @@ int RunAgent(const Config& initial_cfg) {
       stitch.Expire(now);
       injected_ids.Expire(now);
       async_links.Expire(now);
-      feed_link_counters(async_links.stats());
+      kernel_metrics.FeedLinks(async_links.stats());
       traced.Tick();
       tls_tick();
-      feed_kernel_counters();
+      kernel_metrics.Feed(*loader);
       sampling_counters.Set(sampler.stats());
       last_expire = now;
     }
@@ -638,7 +572,7 @@ int RunAgent(const Config& initial_cfg) {
   if (watcher) watcher->Stop();
   if (admin) admin->Stop();
   pipeline->Shutdown();
-  feed_kernel_counters();
+  kernel_metrics.Feed(*loader);
   if (metric_exporter) metric_exporter->Shutdown();
   StopReport report;
   report.spans_made = spans_made;
