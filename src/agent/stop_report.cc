@@ -22,9 +22,10 @@ void LogStopReport(const StopReport& r) {
   if (cs.stitched || cs.not_aligned || cs.ambiguous || cs.no_client_bytes)
     spdlog::info("same-host stitching: {} server requests joined their client's trace ({} client spans adopted "
                  "their reserved identity); not stitched: {} traceparent, {} not seen from the open or TLS, "
-                 "{} ambiguous, {} client bytes not seen; {} reservations expired, {} dropped",
+                 "{} ambiguous, {} client bytes not seen; {} reservations expired, {} dropped (table full), "
+                 "{} closed connections forgotten early",
                  cs.stitched, cs.adopted, cs.header_wins, cs.not_aligned, cs.ambiguous, cs.no_client_bytes,
-                 cs.expired, cs.dropped);
+                 cs.expired, cs.dropped, cs.evicted);
 
   if (r.inject) {
     const InjectCounters& ic = *r.inject;

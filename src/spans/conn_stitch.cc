@@ -80,9 +80,11 @@ void ConnStitch::OnOpen(const ConnInfo& conn, uint64_t ts_ns) {
   if (conn.role_inferred || conn.role == Role::kUnknown || conn.local_addr.empty() || conn.peer_addr.empty())
     return;
   if (conns_.count(conn.key)) return;
-  if (conns_.size() >= opts_.max_connections) {
-    ++stats_.dropped;
-    return;
+  while (conns_.size() >= opts_.max_connections) {
+    if (!EvictOldestClosed()) {
+      ++stats_.dropped;
+      return;
+    }
   }
   Conn& c = conns_[conn.key];
   c.role = conn.role;
@@ -132,7 +134,40 @@ const ConnStitch::Segment* ConnStitch::SegmentAt(const Conn& c, uint64_t pos) {
 
 void ConnStitch::OnClose(const ConnKey& key, uint64_t ts_ns) {
   auto it = conns_.find(key);
-  if (it != conns_.end() && it->second.close_ns == 0) it->second.close_ns = std::max<uint64_t>(ts_ns, 1);
+  if (it != conns_.end()) MarkClosed(key, &it->second, ts_ns);
+}
+
+void ConnStitch::MarkClosed(const ConnKey& key, Conn* c, uint64_t ts_ns) {
+  if (c->close_ns != 0) return;
+  c->close_ns = std::max<uint64_t>(ts_ns, 1);
+  closed_.emplace_back(c->close_ns, key);
+}
+
+bool ConnStitch::EvictOldestClosed() {
+  while (!closed_.empty()) {
+    auto [close_ns, key] = closed_.front();
+    closed_.pop_front();
+    auto it = conns_.find(key);
+    // Entries of records already gone (expired, or taken over by a forked
+    // process, which reopens them) are skipped.
+    if (it == conns_.end() || it->second.close_ns != close_ns) continue;
+    Forget(it);
+    ++stats_.evicted;
+    return true;
+  }
+  return false;
+}
+
+void ConnStitch::Forget(std::map<ConnKey, Conn, ConnKeyLess>::iterator it) {
+  const Conn& c = it->second;
+  auto [b, e] = by_tuple_.equal_range(TupleKey(c.local_addr, c.local_port, c.peer_addr, c.peer_port));
+  for (auto t = b; t != e; ++t) {
+    if (t->second == it->first) {
+      by_tuple_.erase(t);
+      break;
+    }
+  }
+  conns_.erase(it);
 }
 
 uint64_t ConnStitch::NetnsOf(uint32_t pid) {
@@ -153,7 +188,7 @@ bool ConnStitch::SameNet(const Conn& a, const Conn& b) {
 void ConnStitch::OnProcessExit(uint32_t pid, uint64_t ts_ns) {
   netns_by_pid_.erase(pid);
   for (auto it = conns_.lower_bound(ConnKey{pid, 0, INT32_MIN, 0}); it != conns_.end() && it->first.pid == pid; ++it)
-    if (it->second.close_ns == 0) it->second.close_ns = std::max<uint64_t>(ts_ns, 1);
+    MarkClosed(it->first, &it->second, ts_ns);
 }
 
 ConnStitch::Conn* ConnStitch::Inherit(const ConnInfo& conn, const DataChunk& chunk) {
@@ -458,14 +493,21 @@ void ConnStitch::Expire(uint64_t now_ns) {
       ++it;
       continue;
     }
-    auto [b, e] = by_tuple_.equal_range(TupleKey(c.local_addr, c.local_port, c.peer_addr, c.peer_port));
-    for (auto t = b; t != e; ++t) {
-      if (t->second == it->first) {
-        by_tuple_.erase(t);
-        break;
-      }
+    Forget(it++);
+  }
+  // The close log keeps only what may still name a record.
+  while (!closed_.empty()) {
+    auto c = conns_.find(closed_.front().second);
+    if (c != conns_.end() && c->second.close_ns == closed_.front().first) break;
+    closed_.pop_front();
+  }
+  if (closed_.size() > 2 * opts_.max_connections) {
+    std::deque<std::pair<uint64_t, ConnKey>> live;
+    for (const auto& [ts, key] : closed_) {
+      auto c = conns_.find(key);
+      if (c != conns_.end() && c->second.close_ns == ts) live.emplace_back(ts, key);
     }
-    it = conns_.erase(it);
+    closed_.swap(live);
   }
 }
 

@@ -57,6 +57,7 @@ struct ConnStitchStats {
   uint64_t no_client_bytes = 0;  // the client's bytes at that position were not seen (yet)
   uint64_t expired = 0;          // reserved CLIENT identities never claimed by a CLIENT span
   uint64_t dropped = 0;          // connections or reservations not recorded: table full
+  uint64_t evicted = 0;          // closed connections forgotten early to make room for new ones
 };
 
 struct ConnStitchOptions {
@@ -204,6 +205,12 @@ class ConnStitch {
   // *has_peer tells whether a client end is here at all.
   Reserved* Decide(const ConnInfo& server, const RequestKey& key, uint64_t now_ns, bool* has_peer);
   void Record(const ConnKey& server, const RequestKey& key, const Reserved* parent, uint64_t now_ns);
+  // A connection's end: closed records are forgotten oldest first when the
+  // table is full, so a host that opens many short connections never makes
+  // new ones unstitchable while old closed ones wait out keep_closed_ns.
+  void MarkClosed(const ConnKey& key, Conn* c, uint64_t ts_ns);
+  bool EvictOldestClosed();
+  void Forget(std::map<ConnKey, Conn, ConnKeyLess>::iterator it);
   uint64_t NetnsOf(uint32_t pid);
   // Both ends can be the two ends of one connection, as far as namespaces tell.
   static bool SameNet(const Conn& a, const Conn& b);
@@ -214,6 +221,7 @@ class ConnStitch {
   ConnStitchOptions opts_;
   std::map<ConnKey, Conn, ConnKeyLess> conns_;  // by pid first: a process exit is one range
   std::unordered_multimap<std::string, ConnKey> by_tuple_;  // "local|peer" as seen from that end
+  std::deque<std::pair<uint64_t, ConnKey>> closed_;          // (close_ns, connection), in close order
   std::unordered_map<ResKey, Reserved, ResKeyHash> reserved_;  // by CLIENT connection
   std::unordered_map<ResKey, Decision, ResKeyHash> decided_;   // by SERVER connection
   uint64_t last_ns_ = 0;

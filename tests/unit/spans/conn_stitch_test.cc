@@ -102,6 +102,9 @@ struct Fixture {
   ThreadLinks links{&ids};
   ConnStitch stitch{&ids, &links};
 
+  Fixture() = default;
+  explicit Fixture(ConnStitchOptions opts) : stitch(&ids, &links, opts) {}
+
   Span Build(const Message& m, ThreadLinks::Linked* out = nullptr) {
     Span s;
     s.trace_id = ids.NewTraceId();
@@ -523,6 +526,47 @@ TEST(ConnStitch, ForkedSocketAfterTheOpenerMovedBytesIsNotAligned) {
   std::vector<Span> spans = f.Emit({}, {Pg(child, 0, 0, 31, 1001, 1020), Pg(c, 40, 0, 11, 1000, 1030)});
   EXPECT_EQ(Source(spans[0]), "none");
   EXPECT_NE(spans[0].trace_id, spans[1].trace_id);
+}
+
+TEST(ConnStitch, ShortConnectionsStitchPastTheTableSizeByForgettingOldClosedOnes) {
+  // A front end that opens a connection per request: the closed records,
+  // kept for late decisions, must not fill the table so that new
+  // connections are no longer stitched.
+  ConnStitchOptions opts;
+  opts.max_connections = 8;
+  Fixture f(opts);
+  for (int i = 0; i < 40; ++i) {
+    const uint16_t port = static_cast<uint16_t>(41000 + i);
+    const uint64_t t = 1000 + i * 1000;
+    ConnInfo client = ClientConn(100 + i, port), server = ServerConn(200 + i, port);
+    f.Open(client, t);
+    f.Open(server, t + 5);
+    f.Write(client, 0, 80, t + 10, 11);
+    Message sm = Http(server, 0, 21, t + 20, t + 100);
+    Span s = f.Emit({StartOf(sm)}, {sm})[0];
+    Span c = f.Emit({}, {Http(client, 0, 11, t + 10, t + 150)})[0];
+    ExpectChild(s, c);
+    f.stitch.OnClose(client.key, t + 200);
+    f.stitch.OnClose(server.key, t + 210);
+  }
+  EXPECT_EQ(f.stitch.stats().stitched, 40u);
+  EXPECT_EQ(f.stitch.stats().dropped, 0u);
+  EXPECT_EQ(f.stitch.stats().evicted, 72u);  // every pair but the last four
+  EXPECT_LE(f.stitch.connections(), 8u);
+}
+
+TEST(ConnStitch, OpenConnectionsAreNeverForgottenForNewOnes) {
+  ConnStitchOptions opts;
+  opts.max_connections = 2;
+  Fixture f(opts);
+  f.Open(ClientConn(3, 40000), 100);
+  f.Open(ServerConn(7, 40000), 110);
+  f.Open(ClientConn(4, 40001), 120);  // no room: not recorded, counted
+  EXPECT_EQ(f.stitch.stats().dropped, 1u);
+  EXPECT_EQ(f.stitch.stats().evicted, 0u);
+  f.Write(ClientConn(3, 40000), 0, 80, 1000, 11);
+  Message sm = Http(ServerConn(7, 40000), 0, 21, 1010, 1100);
+  EXPECT_EQ(Source(f.Emit({StartOf(sm)}, {sm})[0]), "connection");
 }
 
 }  // namespace
