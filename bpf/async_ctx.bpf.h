@@ -140,10 +140,13 @@ static __always_inline __u64 async_ctx_of_current(__u32 tgid) {
 struct node_scope {
   __u64 self;     /* the InternalCallbackScope object */
   __u64 trigger;  /* SONDE_ASYNC_CTX_NODE_READ | ts of the read it handles; 0: none */
+  __u32 drains;     /* it runs the task queues when it closes (outermost, not kSkipTaskQueues) */
+  __u32 keeps_read; /* it took the pending read but does not drain: the read stays pending */
 };
 
 struct node_thread {
   __u64 last_read_ns; /* the thread's latest socket read not yet handed to a scope */
+  __u64 read_since_ns; /* when that read became pending (or was left pending again) */
   __u32 depth;
   __u32 closing_depth;
   struct node_scope stack[SONDE_NODE_MAX_SCOPES];
@@ -163,7 +166,7 @@ struct {
 static __always_inline void node_on_data(__u8 dir, __u64 ts) {
   if (dir != SONDE_DIR_INGRESS) return;
   struct node_thread* nt = bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, 0);
-  if (nt) nt->last_read_ns = ts;
+  if (nt) nt->last_read_ns = nt->read_since_ns = ts;
 }
 
 static __always_inline __u64 node_ctx_of_current(void) {
@@ -174,7 +177,7 @@ static __always_inline __u64 node_ctx_of_current(void) {
   return nt->stack[(d - 1) & (SONDE_NODE_MAX_SCOPES - 1)].trigger;
 }
 
-static __always_inline int node_scope_push(__u64 self, int wrap) {
+static __always_inline int node_scope_push(__u64 self, int wrap, __u64 flags) {
   if (!is_selected(bpf_get_current_pid_tgid() >> 32)) return 0;
   struct node_thread* nt =
       bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -199,41 +202,69 @@ static __always_inline int node_scope_push(__u64 self, int wrap) {
     d--;
   }
   __u64 now = bpf_ktime_get_ns();
+  /* Node runs the nextTick queue and promise jobs when an outermost scope
+   * without kSkipTaskQueues closes. The HTTP parser's callbacks skip them:
+   * the request handler runs there, and what it queues (process.nextTick:
+   * an http.Agent's write) runs when the parser's onExecute scope, entered
+   * next for the same read, closes. So a scope that does not drain leaves
+   * the read it took pending for the one that does. */
+  const __u32 drains = d == 0 && !(flags & SONDE_NODE_SKIP_TASK_QUEUES);
   __u64 trigger = 0;
-  if (nt->last_read_ns && now - nt->last_read_ns < SONDE_NODE_READ_WINDOW_NS)
+  __u32 keeps = 0;
+  if (nt->last_read_ns && now - nt->read_since_ns < SONDE_NODE_READ_WINDOW_NS) {
     trigger = SONDE_ASYNC_CTX_NODE_READ | nt->last_read_ns;
-  else if (d > 0)
+    keeps = !drains;
+  } else if (d > 0) {
     trigger = nt->stack[(d - 1) & (SONDE_NODE_MAX_SCOPES - 1)].trigger; /* nested: the outer read */
-  nt->last_read_ns = 0;
+  }
+  if (!drains) count_async(SONDE_ASYNC_NODE_DEFERRING);
+  if (!keeps) nt->last_read_ns = 0;
   nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].self = self;
   nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].trigger = trigger;
+  nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].drains = drains;
+  nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].keeps_read = keeps;
   nt->depth = d + 1;
   return 0;
 }
 
+/* InternalCallbackScope(Environment*, Local<Object>, const async_context&, int flags) */
 SEC("uprobe")
-int BPF_KPROBE(node_scope_enter, void* self) { return node_scope_push((__u64)self, 0); }
+int BPF_KPROBE(node_scope_enter, void* self, void* env, void* object, void* async_context, long flags) {
+  return node_scope_push((__u64)self, 0, (__u64)flags);
+}
 
+/* InternalCallbackScope(AsyncWrap*, int flags) */
 SEC("uprobe")
-int BPF_KPROBE(node_scope_enter_wrap, void* self) { return node_scope_push((__u64)self, 1); }
+int BPF_KPROBE(node_scope_enter_wrap, void* self, void* async_wrap, long flags) {
+  return node_scope_push((__u64)self, 1, (__u64)flags);
+}
 
 /* Removes scope `self` (and any left open above it) from the thread's stack. */
 static __always_inline void node_scope_pop(struct node_thread* nt, __u64 self) {
   __u32 d = nt->depth;
   if (d == 0) return;
-  nt->last_read_ns = 0;
   if (d > SONDE_NODE_MAX_SCOPES) {
+    nt->last_read_ns = 0;
     nt->depth = d - 1;
     return;
   }
+  __u64 keeps = 0;
 #pragma unroll
   for (__u32 k = 1; k <= SONDE_NODE_MAX_SCOPES; ++k) {
     if (k > d) break;
     if (nt->stack[(d - k) & (SONDE_NODE_MAX_SCOPES - 1)].self == self) {
+      keeps = k == 1 && nt->stack[(d - k) & (SONDE_NODE_MAX_SCOPES - 1)].keeps_read;
       nt->depth = d - k;
       break;
     }
   }
+  /* A scope that took the read without draining leaves it to the scope
+   * that follows (within the window from now); any other end consumes it,
+   * so a timer that runs next is not taken for that read's callback. */
+  if (keeps && nt->last_read_ns)
+    nt->read_since_ns = bpf_ktime_get_ns();
+  else
+    nt->last_read_ns = 0;
 }
 
 /* A scope ends in Close(), which runs the callback's nextTick queue and

@@ -39,6 +39,10 @@ struct sonde_py_runtime {
 /* A scope entered this long after the thread's last read is not that
  * read's callback (a timer, an immediate). */
 #define SONDE_NODE_READ_WINDOW_NS 1000000ull
+/* InternalCallbackScope::kSkipTaskQueues: a scope that runs no nextTick or
+ * promise jobs when it closes (the HTTP parser's callbacks). What its
+ * callback queues runs in the scope that follows it for the same read. */
+#define SONDE_NODE_SKIP_TASK_QUEUES 2
 
 /* Index into the `async_ctx_stats` counters. */
 enum sonde_async_stat {
@@ -48,7 +52,8 @@ enum sonde_async_stat {
   SONDE_ASYNC_READ_FAILED = 3,    /* process memory could not be read */
   SONDE_ASYNC_NODE_SCOPES = 4,     /* Node callback scopes entered */
   SONDE_ASYNC_NODE_OVERFLOW = 5,   /* scopes nested deeper than SONDE_NODE_MAX_SCOPES */
-  SONDE_ASYNC__COUNT = 6,
+  SONDE_ASYNC_NODE_DEFERRING = 6,  /* ... of which ran no task queues (kSkipTaskQueues) */
+  SONDE_ASYNC__COUNT = 7,
 };
 
 #endif /* SONDE_ASYNC_CTX_H */

@@ -306,6 +306,11 @@ int RunAgent(const Config& initial_cfg) {
             })
           : nullptr,
       [l = loader.get()](uint64_t id) { l->DetachTls(id); });
+  // A stitched call's identity is reserved before its span is built: on an
+  // event loop its parent comes from the callback that made it, when known.
+  stitch.SetLoopParentLookup([&async_links](const ConnKey& call, uint32_t tid, uint64_t ctx) {
+    return async_links.ParentNow(call, tid, ctx);
+  });
   for (uint32_t pid : traced.pids()) async_targets.Scan(pid);
   for (uint32_t pid : traced.pids()) resources.Get(pid);
   // Which requests make spans (excluded paths make none) and which spans are
@@ -352,7 +357,7 @@ int RunAgent(const Config& initial_cfg) {
       case EventKind::kData:
         if (traced.IsTraced(ev.conn.key.pid)) {
           tracker.OnData(ev.conn, ev.dir, ev.chunk);
-          stitch.OnData(ev.conn, ev.dir, ev.chunk);
+          stitch.OnData(ev.conn, ev.dir, ev.chunk, ev.async_ctx);
           if (ev.async_ctx) async_links.OnData(ev.conn.key, ev.dir, ev.ts_ns, ev.async_ctx);
           if (ev.dir == Direction::kIngress && async_targets.IsNode(ev.conn.key.pid))
             async_links.OnNodeRead(ev.conn, ev.ts_ns, ev.tid);
@@ -479,11 +484,13 @@ int RunAgent(const Config& initial_cfg) {
       // parent (async_links.h), and the rest link by thread.
       ThreadLinks::Linked link;
       bool decided = injected_ids.Apply(m, &s);
+      if (decided) async_links.OnCallDecided(m, std::nullopt);
       if (!decided && m.conn.role == Role::kClient) {
         ConnStitch::Result r = stitch.AdoptClient(m, &s);
         if (r.applied) {
           decided = true;
           link = ThreadLinks::Linked{r.thread_linked, r.parent_sampled};
+          async_links.OnCallDecided(m, r.parent_request);  // its reply's callbacks continue that request
         }
       }
       if (!decided) {

@@ -26,6 +26,10 @@ void LogStopReport(const StopReport& r) {
                  "{} closed connections forgotten early",
                  cs.stitched, cs.adopted, cs.header_wins, cs.not_aligned, cs.ambiguous, cs.no_client_bytes,
                  cs.expired, cs.dropped, cs.evicted);
+  if (cs.loop_linked || cs.loop_unlinked || cs.loop_undecided)
+    spdlog::info("stitched calls made on an event loop: {} given the request their callback served, {} left "
+                 "without parent (that request unknown), {} not decidable yet (thread rule)",
+                 cs.loop_linked, cs.loop_unlinked, cs.loop_undecided);
 
   if (r.inject) {
     const InjectCounters& ic = *r.inject;
@@ -50,10 +54,11 @@ void LogStopReport(const StopReport& r) {
   const AsyncLinkStats& as = r.async_links;
   if (at.python_processes || at.unsupported_python || at.node_processes)
     spdlog::info("async links: {} CPython processes described ({} of unsupported versions), {} Node.js processes "
-                 "({} callback scopes, {} too deep); kernel: {} events with a context, {} thread lookups, {} threads "
+                 "({} callback scopes, {} of them not running task queues, {} too deep); kernel: {} events with a context, {} thread lookups, {} threads "
                  "without state, {} unreadable; {} CLIENT spans held: {} linked by task, {} by thread context, {} no "
                  "match, {} identity forgotten, {} ambiguous, {} timed out, {} overflow",
-                 at.python_processes, at.unsupported_python, at.node_processes, ac.node_scopes, ac.node_overflow,
+                 at.python_processes, at.unsupported_python, at.node_processes, ac.node_scopes, ac.node_deferring,
+                 ac.node_overflow,
                  ac.read, ac.thread_lookups, ac.no_thread, ac.read_failed, as.held, as.linked_task, as.linked_thread,
                  as.no_match, as.identity_gone, as.ambiguous, as.timed_out, as.overflow);
 }

@@ -106,6 +106,7 @@ struct AsyncContextCounters {
   uint64_t read_failed = 0;
   uint64_t node_scopes = 0;    // Node callback scopes entered
   uint64_t node_overflow = 0;  // nested deeper than followed
+  uint64_t node_deferring = 0; // scopes that run no task queues (nested, or kSkipTaskQueues)
 };
 
 struct ProgramStats {

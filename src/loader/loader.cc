@@ -549,6 +549,7 @@ AsyncContextCounters Loader::ReadAsyncCounters() const {
   c.read_failed = sum(SONDE_ASYNC_READ_FAILED);
   c.node_scopes = sum(SONDE_ASYNC_NODE_SCOPES);
   c.node_overflow = sum(SONDE_ASYNC_NODE_OVERFLOW);
+  c.node_deferring = sum(SONDE_ASYNC_NODE_DEFERRING);
   return c;
 }
 

@@ -29,6 +29,13 @@ bool HasOwnParent(const Span& s) {
   return v && *v != AttrValue(std::string(kParentSourceNone));
 }
 
+// Connections that carry one request at a time; client libraries pool them
+// and hand a freed one to a waiting request.
+bool OneRequestAtATime(const Message& m) {
+  if (const auto* h = std::get_if<HttpExchange>(&m.payload)) return !h->h2;
+  return std::holds_alternative<PgExchange>(m.payload);
+}
+
 }  // namespace
 
 void AsyncLinks::OnData(const ConnKey& conn, Direction dir, uint64_t ts_ns, uint64_t ctx) {
@@ -55,7 +62,7 @@ void AsyncLinks::OnNodeRead(const ConnInfo& conn, uint64_t ts_ns, uint32_t tid) 
   if (r.by_ts.emplace(ts_ns, NodeRead{conn.key, conn.role}).second) r.order.push_back(ts_ns);
 }
 
-void AsyncLinks::RecordNodeCall(const ConnKey& conn, uint64_t reply_end_ns, bool decided,
+void AsyncLinks::RecordNodeCall(const ConnKey& conn, uint64_t reply_end_ns, bool decided, bool exclusive,
                                 const std::optional<ServerIdentity>& parent) {
   auto& q = node_calls_[conn];
   for (NodeCall& c : q) {
@@ -66,12 +73,14 @@ void AsyncLinks::RecordNodeCall(const ConnKey& conn, uint64_t reply_end_ns, bool
     return;
   }
   if (q.size() >= kNodeCallsPerConn) q.pop_front();
-  q.push_back(NodeCall{reply_end_ns, decided, parent});
+  q.push_back(NodeCall{reply_end_ns, decided, exclusive, parent});
 }
 
-AsyncLinks::Verdict AsyncLinks::DecideNode(const Held& h, uint64_t now_ns, const ServerIdentity** parent) {
-  const uint64_t read_ts = h.ctx & ~kNodeReadBit;
-  auto t = node_reads_.find(h.thread);
+AsyncLinks::Verdict AsyncLinks::DecideNode(const ThreadKey& thread, uint64_t ctx, const ConnKey& call,
+                                           uint64_t held_ns, uint64_t now_ns,
+                                           const ServerIdentity** parent) const {
+  const uint64_t read_ts = ctx & ~kNodeReadBit;
+  auto t = node_reads_.find(thread);
   if (t == node_reads_.end()) return Verdict::kNone;
   auto r = t->second.by_ts.find(read_ts);
   if (r == t->second.by_ts.end()) return Verdict::kNone;
@@ -83,7 +92,7 @@ AsyncLinks::Verdict AsyncLinks::DecideNode(const Held& h, uint64_t now_ns, const
   if (role == Role::kServer) {
     // The callback of a request's bytes: that request.
     bool ambiguous = false;
-    *parent = threads_->LatestOn(read.conn, h.thread.tid, read_ts, &ambiguous);
+    *parent = threads_->LatestOn(read.conn, thread.tid, read_ts, &ambiguous);
     if (ambiguous) return Verdict::kAmbiguous;
     return *parent ? Verdict::kLinked : Verdict::kNone;
   }
@@ -92,25 +101,60 @@ AsyncLinks::Verdict AsyncLinks::DecideNode(const Held& h, uint64_t now_ns, const
   auto q = node_calls_.find(read.conn);
   const std::optional<ServerIdentity>* common = nullptr;
   int replies = 0;
+  bool waiting = false, unknown = false, mixed = false, exclusive = false;
   if (q != node_calls_.end()) {
     for (const NodeCall& c : q->second) {
       if (c.reply_end_ns != read_ts) continue;
-      if (!c.decided) return Verdict::kWait;
       ++replies;
+      exclusive |= c.exclusive;
+      if (!c.decided) {
+        waiting = true;
+        continue;
+      }
       // A call left without parent (or ambiguous) among them: its
       // request is unknown, so is the callback's.
-      if (!c.parent) return Verdict::kNone;
-      if (common && (*common)->span_id != c.parent->span_id) return Verdict::kAmbiguous;
-      common = &c.parent;
+      if (!c.parent) unknown = true;
+      else if (common && (*common)->span_id != c.parent->span_id) mixed = true;
+      else common = &c.parent;
     }
   }
   if (replies == 0) {
     // Its call may not be decoded yet; a reply that makes no span
     // (PostgreSQL's startup) never will be.
-    return now_ns > h.held_ns + kNodeReplyWaitNs ? Verdict::kNone : Verdict::kWait;
+    return now_ns > held_ns + kNodeReplyWaitNs ? Verdict::kNone : Verdict::kWait;
   }
+  // A call on the very connection whose reply this callback read, when that
+  // connection carries one request at a time: the pool that owns it (an
+  // http.Agent with maxSockets, pg-pool) hands it, in this callback, to
+  // whichever request was waiting for one. That request is not known.
+  if (exclusive && read.conn == call) return Verdict::kAmbiguous;
+  if (waiting) return Verdict::kWait;
+  if (unknown) return Verdict::kNone;
+  if (mixed) return Verdict::kAmbiguous;
   *parent = &**common;
   return Verdict::kLinked;
+}
+
+LoopParent AsyncLinks::ParentNow(const ConnKey& call, uint32_t tid, uint64_t ctx) const {
+  LoopParent out;
+  if (!(ctx & kNodeReadBit)) return out;
+  const ServerIdentity* parent = nullptr;
+  // A reply whose call is not decoded yet is "not known yet" here.
+  switch (DecideNode(ThreadKey{call.pid, tid}, ctx, call, 0, 0, &parent)) {
+    case Verdict::kWait: return out;
+    case Verdict::kLinked: out.request = *parent; break;
+    case Verdict::kNone:
+    case Verdict::kAmbiguous: break;
+  }
+  out.decided = true;
+  return out;
+}
+
+void AsyncLinks::OnCallDecided(const Message& m, const std::optional<ServerIdentity>& parent) {
+  if (m.conn.role != Role::kClient) return;
+  MessageTiming t = TimingOf(m);
+  if (!node_reads_.count(ThreadKey{m.conn.key.pid, t.tid})) return;
+  RecordNodeCall(m.conn.key, t.end_ns, true, OneRequestAtATime(m), parent);
 }
 
 void AsyncLinks::OnClose(const ConnKey& conn, uint64_t ts_ns) {
@@ -163,10 +207,10 @@ bool AsyncLinks::Hold(const Message& m, Span* span, uint64_t now_ns) {
   if (ctx == 0) {
     // Node: a call that is not followed still completes replies later
     // callbacks may name; they get no parent through it.
-    if (node) RecordNodeCall(m.conn.key, t.end_ns, true, std::nullopt);
+    if (node) RecordNodeCall(m.conn.key, t.end_ns, true, OneRequestAtATime(m), std::nullopt);
     return false;
   }
-  if (ctx & kNodeReadBit) RecordNodeCall(m.conn.key, t.end_ns, false, std::nullopt);
+  if (ctx & kNodeReadBit) RecordNodeCall(m.conn.key, t.end_ns, false, OneRequestAtATime(m), std::nullopt);
   if (held_.size() - given_up_ >= opts_.max_held) {
     // The oldest still waiting is released unlinked at the next Release.
     for (Held& old : held_) {
@@ -234,7 +278,7 @@ AsyncLinks::Released AsyncLinks::Link(Held& h, const ServerIdentity& id, std::st
   r.span.trace_state = id.trace_state;
   SetSource(&r.span, source);
   r.parent_linked = true;
-  if (!IsZero(id.parent_id)) r.parent_sampled = (id.flags & kTraceFlagSampled) != 0;
+  if (id.flags_known) r.parent_sampled = (id.flags & kTraceFlagSampled) != 0;
   return r;
 }
 
@@ -246,7 +290,7 @@ void AsyncLinks::Release(uint64_t now_ns, std::vector<Released>* out, bool all) 
     for (Held& h : held_) {
       if (h.ctx != 0 && (h.ctx & kNodeReadBit)) {
         const ServerIdentity* parent = nullptr;
-        Verdict v = DecideNode(h, now_ns, &parent);
+        Verdict v = DecideNode(h.thread, h.ctx, h.conn, h.held_ns, now_ns, &parent);
         if (v == Verdict::kWait && (all || now_ns > h.held_ns + opts_.max_hold_ns)) {
           ++stats_.timed_out;
           v = Verdict::kNone;
@@ -266,7 +310,7 @@ void AsyncLinks::Release(uint64_t now_ns, std::vector<Released>* out, bool all) 
           r.span = std::move(h.span);
           out->push_back(std::move(r));
         }
-        RecordNodeCall(h.conn, h.reply_end_ns, true, decided);
+        RecordNodeCall(h.conn, h.reply_end_ns, true, false, decided);
         continue;
       }
       bool ready = all || h.ctx == 0 || !threads_->AnyOpen(h.thread.pid, h.thread.tid, h.start_ns);

@@ -55,12 +55,11 @@
 #include <vector>
 
 #include "decoders/message.h"
+#include "spans/http_common.h"
 #include "spans/span.h"
 #include "spans/thread_links.h"
 
 namespace sonde {
-
-inline constexpr std::string_view kParentSourceAsyncTask = "async_task";
 
 struct AsyncLinkStats {
   uint64_t held = 0;          // CLIENT spans held until their thread's requests were answered
@@ -94,6 +93,17 @@ class AsyncLinks {
 
   // A SERVER exchange was decoded (after ThreadLinks::OnServerDone for it).
   void OnServerDone(const Message& m);
+
+  // Node.js: the parent of a call on `call` written by thread `tid` inside
+  // the callback `ctx` names (SONDE_ASYNC_CTX_NODE_READ), if it can be
+  // decided now (same-host stitching reserves a call's identity before the
+  // call's span is built: conn_stitch.h). Not decided: another context kind,
+  // or a call whose reply the callback handles is not decided yet.
+  LoopParent ParentNow(const ConnKey& call, uint32_t tid, uint64_t ctx) const;
+  // A CLIENT span whose parent was decided elsewhere (stitching, injected
+  // ids): the parent request, or none, that the callbacks of its reply
+  // continue.
+  void OnCallDecided(const Message& m, const std::optional<ServerIdentity>& parent);
 
   // A CLIENT span just built from `m`. When its request was written in a
   // known context and the span has no parent of its own, the span is taken
@@ -165,11 +175,18 @@ class AsyncLinks {
   struct NodeCall {
     uint64_t reply_end_ns = 0;
     bool decided = false;
+    // The connection carries one request at a time (HTTP/1, PostgreSQL):
+    // a pool hands it to a waiting request when this reply is read.
+    bool exclusive = false;
     std::optional<ServerIdentity> parent;
   };
   enum class Verdict { kWait, kNone, kAmbiguous, kLinked };
-  Verdict DecideNode(const Held& h, uint64_t now_ns, const ServerIdentity** parent);
-  void RecordNodeCall(const ConnKey& conn, uint64_t reply_end_ns, bool decided,
+  // The parent of a call on `call` made by `thread` in the callback `ctx`
+  // names; held since `held_ns` (a reply that makes no span is waited for
+  // a bounded time).
+  Verdict DecideNode(const ThreadKey& thread, uint64_t ctx, const ConnKey& call, uint64_t held_ns,
+                     uint64_t now_ns, const ServerIdentity** parent) const;
+  void RecordNodeCall(const ConnKey& conn, uint64_t reply_end_ns, bool decided, bool exclusive,
                       const std::optional<ServerIdentity>& parent);
 
   // Context of the syscall of `conn` in `dir` at `ts_ns`; 0 when unknown.

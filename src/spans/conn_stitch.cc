@@ -99,7 +99,7 @@ void ConnStitch::OnOpen(const ConnInfo& conn, uint64_t ts_ns) {
   by_tuple_.emplace(TupleKey(c.local_addr, c.local_port, c.peer_addr, c.peer_port), conn.key);
 }
 
-void ConnStitch::OnData(const ConnInfo& conn, Direction dir, const DataChunk& chunk) {
+void ConnStitch::OnData(const ConnInfo& conn, Direction dir, const DataChunk& chunk, uint64_t async_ctx) {
   last_ns_ = std::max(last_ns_, chunk.ts_ns);
   auto it = conns_.find(conn.key);
   Conn* found = it != conns_.end() ? &it->second : Inherit(conn, chunk);
@@ -111,7 +111,7 @@ void ConnStitch::OnData(const ConnInfo& conn, Direction dir, const DataChunk& ch
   if (c.tls || c.role != Role::kClient || dir != Direction::kEgress) return;
   const uint64_t len = std::max<uint64_t>(chunk.total_len, chunk.data.size());
   if (len == 0) return;
-  c.egress.push_back(Segment{chunk.pos, len, chunk.ts_ns, chunk.tid});
+  c.egress.push_back(Segment{chunk.pos, len, chunk.ts_ns, chunk.tid, async_ctx});
   while (c.egress.size() > opts_.segments_per_connection &&
          (c.egress.size() > opts_.max_segments_per_connection ||
           c.egress.front().ts_ns + opts_.segments_window_ns < chunk.ts_ns))
@@ -305,12 +305,42 @@ ConnStitch::Reserved* ConnStitch::Decide(const ConnInfo& server, const RequestKe
     return nullptr;
   }
   Reserved r;
-  if (std::optional<ThreadLinks::Parent> p = links_->ParentOf(client.pid, seg->tid, seg->ts_ns)) {
+  r.source = kParentSourceNone;
+  // A call made on an event loop, in a callback sonde tells apart: its
+  // parent is the request that callback serves (the thread rule finds none
+  // while the loop has several requests in flight).
+  LoopParent lp;
+  if (seg->ctx != 0 && loop_parent_) {
+    lp = loop_parent_(client, seg->tid, seg->ctx);
+    ++(!lp.decided ? stats_.loop_undecided : lp.request ? stats_.loop_linked : stats_.loop_unlinked);
+  }
+  if (lp.decided) {
+    if (lp.request) {
+      const ServerIdentity& id = *lp.request;
+      r.trace_id = id.trace_id;
+      r.parent_id = id.span_id;
+      r.trace_state = id.trace_state;
+      if (id.flags_known) r.parent_sampled = (id.flags & kTraceFlagSampled) != 0;
+      r.thread_linked = true;
+      r.source = kParentSourceAsyncTask;
+      r.parent_request = id;
+    } else {
+      r.trace_id = ids_->NewTraceId();
+    }
+  } else if (std::optional<ThreadLinks::Parent> p = links_->ParentOf(client.pid, seg->tid, seg->ts_ns)) {
     r.trace_id = p->trace_id;
     r.parent_id = p->span_id;
-    r.trace_state = std::move(p->trace_state);
+    r.trace_state = p->trace_state;
     r.parent_sampled = p->sampled;
     r.thread_linked = true;
+    r.source = kParentSourceThread;
+    ServerIdentity id;
+    id.trace_id = p->trace_id;
+    id.span_id = p->span_id;
+    id.trace_state = std::move(p->trace_state);
+    id.flags_known = p->sampled.has_value();
+    id.flags = p->sampled.value_or(false) ? kTraceFlagSampled : 0;
+    r.parent_request = std::move(id);
   } else {
     r.trace_id = ids_->NewTraceId();
   }
@@ -396,7 +426,7 @@ ConnStitch::Result ConnStitch::ApplyServer(const Message& m, Span* span) {
   span->parent_span_id = d.parent.span_id;
   span->trace_state = d.parent.trace_state;
   SetSource(span, kParentSourceConnection);
-  return Result{true, d.parent.parent_sampled};
+  return Result{true, d.parent.parent_sampled, false, std::nullopt};
 }
 
 ConnStitch::Result ConnStitch::AdoptClient(const Message& m, Span* span) {
@@ -415,9 +445,9 @@ ConnStitch::Result ConnStitch::AdoptClient(const Message& m, Span* span) {
   span->span_id = r.span_id;
   span->parent_span_id = r.parent_id;
   span->trace_state = r.trace_state;
-  SetSource(span, r.thread_linked ? kParentSourceThread : kParentSourceNone);
+  SetSource(span, r.source.empty() ? kParentSourceNone : r.source);
   ++stats_.adopted;
-  Result out{true, r.parent_sampled, r.thread_linked};
+  Result out{true, r.parent_sampled, r.thread_linked, std::move(r.parent_request)};
   reserved_.erase(it);
   return out;
 }

@@ -58,7 +58,14 @@ struct ConnStitchStats {
   uint64_t expired = 0;          // reserved CLIENT identities never claimed by a CLIENT span
   uint64_t dropped = 0;          // connections or reservations not recorded: table full
   uint64_t evicted = 0;          // closed connections forgotten early to make room for new ones
+  // Reservations for calls made on an event loop whose callback sonde tells
+  // apart (Node.js): parent decided from the callback, none (the callback's
+  // request is unknown or ambiguous), or not decidable yet (thread rule).
+  uint64_t loop_linked = 0;
+  uint64_t loop_unlinked = 0;
+  uint64_t loop_undecided = 0;
 };
+
 
 struct ConnStitchOptions {
   size_t max_connections = 16384;
@@ -94,10 +101,17 @@ class ConnStitch {
   // (the same 127.0.0.1 ports can exist in two containers at once). Asked
   // once per process, the answer kept until the process exits.
   void SetNetnsLookup(std::function<uint64_t(uint32_t pid)> f) { netns_lookup_ = std::move(f); }
+  // How to link a call written on an event loop inside a callback sonde
+  // tells apart (`ctx`: the data event's async context, nonzero), given the
+  // call's connection and thread. Without it, or when it answers "not yet",
+  // a reservation's parent comes from the thread rule.
+  using LoopParentLookup = std::function<LoopParent(const ConnKey& call, uint32_t tid, uint64_t ctx)>;
+  void SetLoopParentLookup(LoopParentLookup f) { loop_parent_ = std::move(f); }
 
   // Capture events of traced processes, in ring buffer order.
   void OnOpen(const ConnInfo& conn, uint64_t ts_ns);
-  void OnData(const ConnInfo& conn, Direction dir, const DataChunk& chunk);
+  // `async_ctx`: the event's async context (Event::async_ctx), 0 when none.
+  void OnData(const ConnInfo& conn, Direction dir, const DataChunk& chunk, uint64_t async_ctx = 0);
   void OnClose(const ConnKey& key, uint64_t ts_ns);
   void OnProcessExit(uint32_t pid, uint64_t ts_ns);
 
@@ -119,7 +133,10 @@ class ConnStitch {
   struct Result {
     bool applied = false;
     std::optional<bool> parent_sampled;  // the parent's sampled flag, when known
-    bool thread_linked = false;          // AdoptClient: the parent is the thread's request
+    bool thread_linked = false;          // AdoptClient: the parent is a request of its process
+    // AdoptClient: that request's identity (what the event loop's later
+    // callbacks of this call's reply continue), when the parent is one.
+    std::optional<ServerIdentity> parent_request;
   };
   // A built SERVER span: the CLIENT span becomes its parent.
   Result ApplyServer(const Message& m, Span* span);
@@ -141,6 +158,7 @@ class ConnStitch {
     uint64_t len = 0;
     uint64_t ts_ns = 0;
     uint32_t tid = 0;
+    uint64_t ctx = 0;  // the write's async context
   };
   struct Conn {
     Role role = Role::kUnknown;
@@ -165,7 +183,9 @@ class ConnStitch {
     SpanId parent_id{};  // zero: the CLIENT span is a root
     std::string trace_state;
     std::optional<bool> parent_sampled;
-    bool thread_linked = false;
+    bool thread_linked = false;  // the parent is a request of the client's process
+    std::string_view source;     // sonde.parent.source of the CLIENT span
+    std::optional<ServerIdentity> parent_request;
     uint32_t stream_id = 0;
     bool server_bound = false;  // a SERVER request took it as parent
     bool refused = false;       // the SERVER request was decided unstitched: nothing to record
@@ -226,6 +246,7 @@ class ConnStitch {
   std::unordered_map<ResKey, Decision, ResKeyHash> decided_;   // by SERVER connection
   uint64_t last_ns_ = 0;
   std::function<uint64_t(uint32_t)> netns_lookup_;
+  LoopParentLookup loop_parent_;
   std::unordered_map<uint32_t, uint64_t> netns_by_pid_;
   ConnStitchStats stats_;
 };

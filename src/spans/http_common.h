@@ -24,6 +24,7 @@ inline constexpr std::string_view kErrorResponseMissing = "response_missing";
 inline constexpr std::string_view kParentSourceHeader = "header";          // incoming traceparent
 inline constexpr std::string_view kParentSourceInProcess = "in_process";   // Build()'s parent argument
 inline constexpr std::string_view kParentSourceNone = "none";              // a new trace
+inline constexpr std::string_view kParentSourceAsyncTask = "async_task";   // an event loop's task or callback
 
 void AddStr(Attributes* a, std::string_view key, std::string value);
 void AddInt(Attributes* a, std::string_view key, int64_t value);

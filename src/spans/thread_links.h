@@ -48,6 +48,13 @@ struct ServerIdentity {
   bool flags_known = false;  // flags came from a parent (a traceparent, or a stitched CLIENT span)
 };
 
+// The parent an event loop's call takes, decided from the callback that made
+// it (async_links.h), asked before the call's span is built (conn_stitch.h).
+struct LoopParent {
+  bool decided = false;                   // false: not known yet
+  std::optional<ServerIdentity> request;  // decided: its request, or none
+};
+
 // The thread that sent or received a message's request, and when the
 // exchange started and ended (monotonic ns).
 struct MessageTiming {

@@ -1,6 +1,8 @@
 #include "sonde_fixture.h"
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -59,6 +61,9 @@ void SondeTest::StopSonde() {
   sonde_->Signal(SIGTERM);
   int code = sonde_->Wait(milliseconds(15000));
   EXPECT_EQ(code, 0) << "sonde printed:\n" << sonde_->seen() << sonde_->ReadAll(milliseconds(100));
+  // For a person reading a run: what sonde logged, its stop report included.
+  if (getenv("SONDE_TEST_SHOW_LOG")) std::fprintf(stderr, "sonde printed:\n%s%s\n", sonde_->seen().c_str(),
+                                                  sonde_->ReadAll(milliseconds(100)).c_str());
   sonde_.reset();
 }
 

@@ -272,6 +272,29 @@ class NodeLoop : public Loop {
   bool CallIn(uint64_t trigger, int fd, uint64_t at, uint64_t end) {
     return Call(fd, at, end, trigger ? (kNodeRead | trigger) : 0);
   }
+  // An HTTP/1 call on `fd` (a connection that carries one request at a
+  // time), written at `at` in the callback of the read at `trigger`.
+  static Message HttpCall(int fd, uint64_t at, uint64_t end) {
+    HttpExchange ex;
+    ex.request.method = "GET";
+    ex.request.tid = kLoop;
+    ex.request.start_ns = at;
+    ex.request.end_ns = at;
+    HttpResponse r;
+    r.tid = kLoop;
+    r.start_ns = end;
+    r.end_ns = end;
+    ex.response = r;
+    return Message{Conn(Role::kClient, fd), ex};
+  }
+  bool HttpCallIn(uint64_t trigger, int fd, uint64_t at, uint64_t end) {
+    links_.OnData(Conn(Role::kClient, fd).key, Direction::kEgress, at, kNodeRead | trigger);
+    Span s;
+    s.name = "http@" + std::to_string(at);
+    s.attributes.push_back({"sonde.parent.source", AttrValue(std::string("none"))});
+    return links_.Hold(HttpCall(fd, at, end), &s, at);
+  }
+  const ServerIdentity& RequestId(int fd, uint64_t at) { return *threads_.IdentityOf(Conn(Role::kServer, fd).key, kLoop, at); }
 };
 
 TEST(AsyncLinksNode, CallsFollowTheReadsTheirCallbacksHandle) {
@@ -361,6 +384,91 @@ TEST(AsyncLinksNode, ReadsOfIdleThreadsAreForgotten) {
   auto out = loop.Release(2000);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_FALSE(out[0].parent_linked) << "the read it names was forgotten";
+}
+
+TEST(AsyncLinksNode, APooledConnectionHandedOnInAReplysCallbackLinksNothing) {
+  // An http.Agent with maxSockets (or pg-pool) hands the connection whose
+  // reply request 5's callback read to request 6, which was waiting: request
+  // 6's call is written from request 5's callback, on that connection.
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  loop.Request(6, 1010);
+  EXPECT_TRUE(loop.HttpCallIn(1000, 20, 1001, 1100));
+  loop.Reply(20, 1100);
+  EXPECT_TRUE(loop.HttpCallIn(1100, 20, 1101, 1200)) << "request 6's, handed the freed connection";
+  EXPECT_TRUE(loop.CallIn(1100, 21, 1102, 1210)) << "request 5's own next call, on another connection";
+  auto out = loop.Release(2000);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].span.parent_span_id, loop.RequestId(5, 1000).span_id);
+  EXPECT_FALSE(out[1].parent_linked) << "which request waited for the connection is not known";
+  EXPECT_EQ(out[2].span.parent_span_id, loop.RequestId(5, 1000).span_id);
+  EXPECT_EQ(loop.links_.stats().ambiguous, 1u);
+}
+
+TEST(AsyncLinksNode, ARedisConnectionsNextCommandInItsReplysCallbackIsLinked) {
+  // A multiplexed connection (ioredis) is not handed from request to
+  // request: the next command from the reply's callback is the request's.
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  EXPECT_TRUE(loop.CallIn(1000, 20, 1001, 1100));
+  loop.Reply(20, 1100);
+  EXPECT_TRUE(loop.CallIn(1100, 20, 1101, 1200));
+  auto out = loop.Release(2000);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].span.parent_span_id, loop.RequestId(5, 1000).span_id);
+}
+
+TEST(AsyncLinksNode, ParentNowDecidesFromTheCallbacksReadWhenItCan) {
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  loop.Request(6, 1010);
+  const ConnKey call = Conn(Role::kClient, 30).key;
+  LoopParent p = loop.links_.ParentNow(call, kLoop, kNodeRead | 1010);
+  ASSERT_TRUE(p.decided);
+  ASSERT_TRUE(p.request.has_value());
+  EXPECT_EQ(p.request->span_id, loop.RequestId(6, 1010).span_id);
+  EXPECT_FALSE(loop.links_.ParentNow(call, kLoop, kLoopCtx).decided) << "not a Node.js callback";
+  p = loop.links_.ParentNow(call, kLoop, kNodeRead | 1100);
+  EXPECT_TRUE(p.decided && !p.request) << "a read sonde did not see (it precedes the write that names it)";
+  loop.Reply(20, 1100);
+  EXPECT_FALSE(loop.links_.ParentNow(call, kLoop, kNodeRead | 1100).decided) << "its call is not decoded yet";
+  EXPECT_TRUE(loop.CallIn(1000, 20, 1001, 1100));
+  EXPECT_FALSE(loop.links_.ParentNow(call, kLoop, kNodeRead | 1100).decided) << "its call is not decided yet";
+  ASSERT_EQ(loop.Release(2000).size(), 1u);
+  p = loop.links_.ParentNow(call, kLoop, kNodeRead | 1100);
+  ASSERT_TRUE(p.decided);
+  ASSERT_TRUE(p.request.has_value());
+  EXPECT_EQ(p.request->span_id, loop.RequestId(5, 1000).span_id);
+}
+
+TEST(AsyncLinksNode, ParentNowNamesNoRequestForAHandedOnConnection) {
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  EXPECT_TRUE(loop.HttpCallIn(1000, 20, 1001, 1100));
+  loop.Reply(20, 1100);
+  ASSERT_EQ(loop.Release(2000).size(), 1u);
+  LoopParent p = loop.links_.ParentNow(Conn(Role::kClient, 20).key, kLoop, kNodeRead | 1100);
+  EXPECT_TRUE(p.decided);
+  EXPECT_FALSE(p.request.has_value());
+}
+
+TEST(AsyncLinksNode, ACallDecidedElsewhereIsContinuedByItsReplysCallbacks) {
+  // A stitched call takes its reserved identity, not a held decision; the
+  // calls its reply's callback makes follow its request, without waiting.
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  loop.links_.OnCallDecided(NodeLoop::HttpCall(20, 1001, 1100), loop.RequestId(5, 1000));
+  loop.Reply(20, 1100);
+  EXPECT_TRUE(loop.CallIn(1100, 21, 1101, 1200));
+  auto out = loop.Release(1200);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].span.parent_span_id, loop.RequestId(5, 1000).span_id);
+  loop.links_.OnCallDecided(NodeLoop::HttpCall(22, 1201, 1300), std::nullopt);
+  loop.Reply(22, 1300);
+  EXPECT_TRUE(loop.CallIn(1300, 23, 1301, 1400));
+  out = loop.Release(1400);
+  ASSERT_EQ(out.size(), 1u) << "decided at once: its reply's call had no parent";
+  EXPECT_FALSE(out[0].parent_linked);
 }
 
 }  // namespace
