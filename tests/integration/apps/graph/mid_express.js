@@ -8,7 +8,7 @@ const modules = path.join(__dirname, '..', '..', '..', 'node', 'node_modules');
 const express = require(path.join(modules, 'express'));
 
 const [port, fastPort] = process.argv.slice(2).map(Number);
-const agent = new http.Agent({ keepAlive: true });
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const app = express();
 
 function get(url) {
