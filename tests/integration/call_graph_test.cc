@@ -174,6 +174,10 @@ TEST_F(SondeTest, FlaskNodeFastApiCallGraphLinksEverySpanToItsTrueParent) {
   EXPECT_GE(threaded.precision(), 0.99);
   EXPECT_GE(threaded.recall(), 0.99);
   EXPECT_GE(node.precision(), 0.95);
+  // Measured 0.92 to 0.97 here; far below means the event loop's calls lost
+  // their link again (the whole request then splits into two traces).
+  EXPECT_GE(node.recall(), 0.5);
+  EXPECT_GE(one_trace, ok / 2);
   EXPECT_GE(asyncio.precision(), 0.95);
   EXPECT_GE(cross.precision(), 0.99);
 }
