@@ -21,6 +21,22 @@ ConnInfo Conn(Role role, int fd) {
   return c;
 }
 
+// An HTTP/1 exchange on `conn` made by thread `tid`: the request at
+// `req_at`, the response from `resp_at` to `end`.
+Message HttpMessage(const ConnInfo& conn, uint32_t tid, uint64_t req_at, uint64_t resp_at, uint64_t end) {
+  HttpExchange ex;
+  ex.request.method = "GET";
+  ex.request.tid = tid;
+  ex.request.start_ns = req_at;
+  ex.request.end_ns = req_at;
+  HttpResponse r;
+  r.tid = tid;
+  r.start_ns = resp_at;
+  r.end_ns = end;
+  ex.response = r;
+  return Message{conn, ex};
+}
+
 std::string Source(const Span& s) { return std::get<std::string>(*FindAttr(s.attributes, "sonde.parent.source")); }
 
 // The agent's side of both link kinds, for one process.
@@ -44,16 +60,7 @@ class Loop {
   // server exchange is decoded: returns its span.
   Span Answer(int fd, uint64_t read_at, uint64_t resp_at, uint64_t end, uint64_t ctx, uint32_t tid = kLoop) {
     links_.OnData(Conn(Role::kServer, fd).key, Direction::kEgress, resp_at, ctx);
-    HttpExchange ex;
-    ex.request.tid = tid;
-    ex.request.start_ns = read_at;
-    ex.request.end_ns = read_at;
-    HttpResponse r;
-    r.tid = tid;
-    r.start_ns = resp_at;
-    r.end_ns = end;
-    ex.response = r;
-    Message m{Conn(Role::kServer, fd), ex};
+    Message m = HttpMessage(Conn(Role::kServer, fd), tid, read_at, resp_at, end);
     threads_.OnServerDone(m.conn.key, tid, read_at, end);
     links_.OnServerDone(m);
     Span s;
@@ -275,17 +282,7 @@ class NodeLoop : public Loop {
   // An HTTP/1 call on `fd` (a connection that carries one request at a
   // time), written at `at` in the callback of the read at `trigger`.
   static Message HttpCall(int fd, uint64_t at, uint64_t end) {
-    HttpExchange ex;
-    ex.request.method = "GET";
-    ex.request.tid = kLoop;
-    ex.request.start_ns = at;
-    ex.request.end_ns = at;
-    HttpResponse r;
-    r.tid = kLoop;
-    r.start_ns = end;
-    r.end_ns = end;
-    ex.response = r;
-    return Message{Conn(Role::kClient, fd), ex};
+    return HttpMessage(Conn(Role::kClient, fd), kLoop, at, end, end);
   }
   bool HttpCallIn(uint64_t trigger, int fd, uint64_t at, uint64_t end) {
     links_.OnData(Conn(Role::kClient, fd).key, Direction::kEgress, at, kNodeRead | trigger);

@@ -263,21 +263,34 @@ TEST(ConnStitch, AnEventLoopsCallTakesTheParentItsCallbackNames) {
   EXPECT_EQ(f.stitch.stats().loop_linked, 1u);
 }
 
-TEST(ConnStitch, AnEventLoopsCallWithoutADecisionFallsBackToTheThreadRule) {
-  Fixture f;
+// The client is an event loop handling one request (read at 900 on thread
+// 11, the front connection); the event-loop lookup answers `answer` for its
+// call, written at 1000 in a callback. Returns the front request's, the
+// call's and the callee's spans.
+struct LoopCall {
+  Span front, client, server;
+};
+LoopCall RunLoopCall(Fixture& f, LoopParent answer) {
   ConnInfo front = Info(kClientPid, 4, Role::kServer, 9000, 33000);
   f.Emit({RequestStart{front, 11, 900, {}, 0}}, {});
-  f.stitch.SetLoopParentLookup([](const ConnKey&, uint32_t, uint64_t) { return LoopParent{}; });
+  f.stitch.SetLoopParentLookup([answer](const ConnKey&, uint32_t, uint64_t) { return answer; });
   f.Open(ClientConn(), 950);
   f.Open(ServerConn(), 960);
   f.stitch.OnData(ClientConn(), Direction::kEgress, Chunk(0, 80, 1000, 11), (1ull << 63) | 500);
   Message sm = Http(ServerConn(), 0, 21, 1010, 1100);
-  Span server = f.Emit({StartOf(sm)}, {sm})[0];
-  Span client = f.Build(Http(ClientConn(), 0, 11, 1000, 1150));
-  Span front_span = f.Emit({}, {Http(front, 0, 11, 900, 1200)})[0];
-  ExpectChild(server, client);
-  EXPECT_EQ(client.parent_span_id, front_span.span_id);
-  EXPECT_EQ(Source(client), "thread");
+  LoopCall out;
+  out.server = f.Emit({StartOf(sm)}, {sm})[0];
+  out.client = f.Build(Http(ClientConn(), 0, 11, 1000, 1150));
+  out.front = f.Emit({}, {Http(front, 0, 11, 900, 1200)})[0];
+  return out;
+}
+
+TEST(ConnStitch, AnEventLoopsCallWithoutADecisionFallsBackToTheThreadRule) {
+  Fixture f;
+  LoopCall c = RunLoopCall(f, LoopParent{});
+  ExpectChild(c.server, c.client);
+  EXPECT_EQ(c.client.parent_span_id, c.front.span_id);
+  EXPECT_EQ(Source(c.client), "thread");
   EXPECT_EQ(f.stitch.stats().loop_undecided, 1u);
 }
 
@@ -285,18 +298,10 @@ TEST(ConnStitch, AnEventLoopsCallDecidedWithoutParentStartsATrace) {
   // One request in flight, so the thread rule would name it; the callback
   // says the call's request is unknown: no parent, not the thread's guess.
   Fixture f;
-  ConnInfo front = Info(kClientPid, 4, Role::kServer, 9000, 33000);
-  f.Emit({RequestStart{front, 11, 900, {}, 0}}, {});
-  f.stitch.SetLoopParentLookup([](const ConnKey&, uint32_t, uint64_t) { return LoopParent{true, std::nullopt}; });
-  f.Open(ClientConn(), 950);
-  f.Open(ServerConn(), 960);
-  f.stitch.OnData(ClientConn(), Direction::kEgress, Chunk(0, 80, 1000, 11), (1ull << 63) | 500);
-  Message sm = Http(ServerConn(), 0, 21, 1010, 1100);
-  Span server = f.Emit({StartOf(sm)}, {sm})[0];
-  Span client = f.Build(Http(ClientConn(), 0, 11, 1000, 1150));
-  ExpectChild(server, client);
-  EXPECT_TRUE(IsZero(client.parent_span_id));
-  EXPECT_EQ(Source(client), "none");
+  LoopCall c = RunLoopCall(f, LoopParent{true, std::nullopt});
+  ExpectChild(c.server, c.client);
+  EXPECT_TRUE(IsZero(c.client.parent_span_id));
+  EXPECT_EQ(Source(c.client), "none");
   EXPECT_EQ(f.stitch.stats().loop_unlinked, 1u);
 }
 
