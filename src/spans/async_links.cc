@@ -1,5 +1,7 @@
 #include "spans/async_links.h"
 
+#include <algorithm>
+
 #include "spans/http_common.h"
 #include "spans/trace_context.h"
 
@@ -10,7 +12,11 @@ namespace {
 constexpr uint64_t kKeepClosedNs = 5'000'000'000ull;  // a closed connection's log, for its last messages
 constexpr size_t kMaxAnsweredPerThread = 4096;
 constexpr size_t kNodeReadsPerThread = 8192;
-constexpr size_t kNodeCallsPerConn = 64;
+// Calls kept per client connection for the callbacks of their replies: one
+// connection shared by every request (ioredis) records two calls per request,
+// and a call is decided only once its own reply is in, which can be many
+// calls later.
+constexpr size_t kNodeCallsPerConn = 4096;
 constexpr uint64_t kNodeReadBit = 1ull << 63;  // SONDE_ASYNC_CTX_NODE_READ (bpf/async_ctx.h)
 constexpr uint64_t kNodeReplyWaitNs = 1'000'000'000ull;
 
@@ -62,18 +68,24 @@ void AsyncLinks::OnNodeRead(const ConnInfo& conn, uint64_t ts_ns, uint32_t tid) 
   if (r.by_ts.emplace(ts_ns, NodeRead{conn.key, conn.role}).second) r.order.push_back(ts_ns);
 }
 
-void AsyncLinks::RecordNodeCall(const ConnKey& conn, uint64_t reply_end_ns, bool decided, bool exclusive,
-                                const std::optional<ServerIdentity>& parent) {
-  auto& q = node_calls_[conn];
+void AsyncLinks::RecordNodeCall(const ConnKey& conn, uint64_t start_ns, uint64_t reply_end_ns, bool decided,
+                                bool exclusive, const std::optional<ServerIdentity>& parent) {
+  NodeCalls& nc = node_calls_[conn];
+  auto& q = nc.calls;
+  // The call's own record only: calls whose replies one read completed
+  // share their reply's end, and each keeps its own parent.
   for (NodeCall& c : q) {
     if (!decided) break;  // a new call, still undecided
-    if (c.reply_end_ns != reply_end_ns || c.decided) continue;
+    if (c.start_ns != start_ns || c.reply_end_ns != reply_end_ns || c.decided) continue;
     c.decided = decided;
     c.parent = parent;
     return;
   }
-  if (q.size() >= kNodeCallsPerConn) q.pop_front();
-  q.push_back(NodeCall{reply_end_ns, decided, exclusive, parent});
+  if (q.size() >= kNodeCallsPerConn) {
+    nc.forgotten_ns = std::max(nc.forgotten_ns, q.front().reply_end_ns);
+    q.pop_front();
+  }
+  q.push_back(NodeCall{start_ns, reply_end_ns, decided, exclusive, parent});
 }
 
 AsyncLinks::Verdict AsyncLinks::DecideNode(const ThreadKey& thread, uint64_t ctx, const ConnKey& call,
@@ -103,7 +115,10 @@ AsyncLinks::Verdict AsyncLinks::DecideNode(const ThreadKey& thread, uint64_t ctx
   int replies = 0;
   bool waiting = false, unknown = false, mixed = false, exclusive = false;
   if (q != node_calls_.end()) {
-    for (const NodeCall& c : q->second) {
+    // Some of the calls this read completed may have been dropped: their
+    // requests are not known, so neither is the callback's.
+    if (read_ts <= q->second.forgotten_ns) return Verdict::kNone;
+    for (const NodeCall& c : q->second.calls) {
       if (c.reply_end_ns != read_ts) continue;
       ++replies;
       exclusive |= c.exclusive;
@@ -154,7 +169,7 @@ void AsyncLinks::OnCallDecided(const Message& m, const std::optional<ServerIdent
   if (m.conn.role != Role::kClient) return;
   MessageTiming t = TimingOf(m);
   if (!node_reads_.count(ThreadKey{m.conn.key.pid, t.tid})) return;
-  RecordNodeCall(m.conn.key, t.end_ns, true, OneRequestAtATime(m), parent);
+  RecordNodeCall(m.conn.key, t.start_ns, t.end_ns, true, OneRequestAtATime(m), parent);
 }
 
 void AsyncLinks::OnClose(const ConnKey& conn, uint64_t ts_ns) {
@@ -207,10 +222,10 @@ bool AsyncLinks::Hold(const Message& m, Span* span, uint64_t now_ns) {
   if (ctx == 0) {
     // Node: a call that is not followed still completes replies later
     // callbacks may name; they get no parent through it.
-    if (node) RecordNodeCall(m.conn.key, t.end_ns, true, OneRequestAtATime(m), std::nullopt);
+    if (node) RecordNodeCall(m.conn.key, t.start_ns, t.end_ns, true, OneRequestAtATime(m), std::nullopt);
     return false;
   }
-  if (ctx & kNodeReadBit) RecordNodeCall(m.conn.key, t.end_ns, false, OneRequestAtATime(m), std::nullopt);
+  if (ctx & kNodeReadBit) RecordNodeCall(m.conn.key, t.start_ns, t.end_ns, false, OneRequestAtATime(m), std::nullopt);
   if (held_.size() - given_up_ >= opts_.max_held) {
     // The oldest still waiting is released unlinked at the next Release.
     for (Held& old : held_) {
@@ -310,7 +325,7 @@ void AsyncLinks::Release(uint64_t now_ns, std::vector<Released>* out, bool all) 
           r.span = std::move(h.span);
           out->push_back(std::move(r));
         }
-        RecordNodeCall(h.conn, h.reply_end_ns, true, false, decided);
+        RecordNodeCall(h.conn, h.start_ns, h.reply_end_ns, true, false, decided);
         continue;
       }
       bool ready = all || h.ctx == 0 || !threads_->AnyOpen(h.thread.pid, h.thread.tid, h.start_ns);
@@ -339,7 +354,7 @@ void AsyncLinks::Expire(uint64_t now_ns) {
     it = order.empty() || now_ns > order.back() + opts_.keep_server_ns ? node_reads_.erase(it) : std::next(it);
   }
   for (auto it = node_calls_.begin(); it != node_calls_.end();) {
-    auto& q = it->second;
+    auto& q = it->second.calls;
     while (!q.empty() && q.front().decided && now_ns > q.front().reply_end_ns + opts_.keep_server_ns) q.pop_front();
     it = q.empty() ? node_calls_.erase(it) : std::next(it);
   }

@@ -173,6 +173,7 @@ class AsyncLinks {
     std::deque<uint64_t> order;
   };
   struct NodeCall {
+    uint64_t start_ns = 0;  // the call's first byte: with the reply's end, which call it is
     uint64_t reply_end_ns = 0;
     bool decided = false;
     // The connection carries one request at a time (HTTP/1, PostgreSQL):
@@ -186,7 +187,10 @@ class AsyncLinks {
   // a bounded time).
   Verdict DecideNode(const ThreadKey& thread, uint64_t ctx, const ConnKey& call, uint64_t held_ns,
                      uint64_t now_ns, const ServerIdentity** parent) const;
-  void RecordNodeCall(const ConnKey& conn, uint64_t reply_end_ns, bool decided, bool exclusive,
+  // A call on `conn` sent at `start_ns` whose reply ended at `reply_end_ns`;
+  // `decided`: its parent is `parent` (its own earlier undecided record, if
+  // any, is updated).
+  void RecordNodeCall(const ConnKey& conn, uint64_t start_ns, uint64_t reply_end_ns, bool decided, bool exclusive,
                       const std::optional<ServerIdentity>& parent);
 
   // Context of the syscall of `conn` in `dir` at `ts_ns`; 0 when unknown.
@@ -199,7 +203,13 @@ class AsyncLinks {
   std::unordered_map<ConnKey, ConnLog, ConnKeyHash> logs_;
   std::unordered_map<ThreadKey, std::deque<Answered>, ThreadKeyHash> answered_;  // by response thread
   std::unordered_map<ThreadKey, NodeReads, ThreadKeyHash> node_reads_;
-  std::unordered_map<ConnKey, std::deque<NodeCall>, ConnKeyHash> node_calls_;
+  struct NodeCalls {
+    std::deque<NodeCall> calls;  // in the order recorded
+    // The latest reply end among calls dropped to bound the list: a read
+    // up to then may have completed calls no longer known.
+    uint64_t forgotten_ns = 0;
+  };
+  std::unordered_map<ConnKey, NodeCalls, ConnKeyHash> node_calls_;
   std::deque<Held> held_;
   size_t given_up_ = 0;  // held_ entries marked for release without a parent
   AsyncLinkStats stats_;

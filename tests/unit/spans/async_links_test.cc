@@ -468,5 +468,41 @@ TEST(AsyncLinksNode, ACallDecidedElsewhereIsContinuedByItsReplysCallbacks) {
   EXPECT_FALSE(out[0].parent_linked);
 }
 
+TEST(AsyncLinksNode, AReadWhoseCallsWereForgottenLinksNothing) {
+  // One connection shared by every request (ioredis): one read completes a
+  // call of request 5 and one of request 6. Many calls later, the record of
+  // the first is dropped to bound the list; a call that read's callback
+  // makes then (an HTTP call answered late, so decided late) must not take
+  // request 6 for the only request left in the read.
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  loop.Request(6, 1010);
+  EXPECT_TRUE(loop.CallIn(1000, 20, 1001, 1100));
+  EXPECT_TRUE(loop.CallIn(1010, 20, 1011, 1100));
+  ASSERT_EQ(loop.Release(1100).size(), 2u);
+  loop.Reply(20, 1100);
+  for (uint64_t i = 0; i < 4095; ++i) loop.CallIn(0, 20, 2000 + 2 * i, 2001 + 2 * i);
+  EXPECT_TRUE(loop.CallIn(1100, 21, 1101, 20000));
+  auto out = loop.Release(20000);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].parent_linked);
+}
+
+TEST(AsyncLinksNode, ACallDecidedAtOnceDoesNotTakeTheRecordOfAnotherCallOfTheSameRead) {
+  // Two calls answered in one read: request 5's is held, the other (sent
+  // outside any callback) is decided at once without parent. Each keeps its
+  // own record, so the read's callback sees both: no parent.
+  NodeLoop loop;
+  loop.Request(5, 1000);
+  EXPECT_TRUE(loop.CallIn(1000, 20, 1001, 1100));
+  EXPECT_FALSE(loop.CallIn(0, 20, 1002, 1100));
+  loop.Reply(20, 1100);
+  EXPECT_TRUE(loop.CallIn(1100, 21, 1101, 1200));
+  auto out = loop.Release(1300);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].parent_linked);
+  EXPECT_FALSE(out[1].parent_linked);
+}
+
 }  // namespace
 }  // namespace sonde
