@@ -539,7 +539,7 @@ int RunAgent(const Config& initial_cfg) {
       stitch.Expire(now);
       injected_ids.Expire(now);
       async_links.Expire(now);
-      kernel_metrics.FeedLinks(async_links.stats());
+      kernel_metrics.FeedLinks(async_links.stats(), stitch.stats());
       traced.Tick();
       tls_tick();
       kernel_metrics.Feed(*loader);

@@ -59,16 +59,30 @@ void KernelMetrics::Set(const DropCounters& d, const InjectCounters* ic, const s
   }
 }
 
-void KernelMetrics::FeedLinks(const AsyncLinkStats& a) {
-  // Only results that happened: most runs have no event loop to link.
-  for (const auto& [result, total] : {std::pair{"linked_task", a.linked_task},
-                                      {"linked_thread", a.linked_thread},
-                                      {"no_match", a.no_match},
-                                      {"no_identity", a.identity_gone},
-                                      {"ambiguous", a.ambiguous},
-                                      {"timed_out", a.timed_out},
-                                      {"overflow", a.overflow}})
-    if (total) metrics_->GetCounter(self_metric::kLinksAsync, {{"result", AttrValue(std::string(result))}})->Set(total);
+void KernelMetrics::FeedLinks(const AsyncLinkStats& a, const ConnStitchStats& c) {
+  // Only results that happened: most runs have no event loop to link, and
+  // no two traced ends of one connection.
+  auto set_nonzero = [this](std::string_view name, std::initializer_list<std::pair<const char*, uint64_t>> values) {
+    for (const auto& [result, total] : values)
+      if (total) metrics_->GetCounter(name, {{"result", AttrValue(std::string(result))}})->Set(total);
+  };
+  set_nonzero(self_metric::kLinksAsync, {{"linked_task", a.linked_task},
+                                         {"linked_thread", a.linked_thread},
+                                         {"no_match", a.no_match},
+                                         {"no_identity", a.identity_gone},
+                                         {"ambiguous", a.ambiguous},
+                                         {"timed_out", a.timed_out},
+                                         {"overflow", a.overflow}});
+  set_nonzero(self_metric::kLinksConnection, {{"stitched", c.stitched},
+                                              {"header_wins", c.header_wins},
+                                              {"not_aligned", c.not_aligned},
+                                              {"ambiguous", c.ambiguous},
+                                              {"no_client_bytes", c.no_client_bytes},
+                                              {"expired", c.expired},
+                                              {"dropped", c.dropped},
+                                              {"loop_linked", c.loop_linked},
+                                              {"loop_unlinked", c.loop_unlinked},
+                                              {"loop_undecided", c.loop_undecided}});
 }
 
 }  // namespace sonde

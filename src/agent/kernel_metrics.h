@@ -1,6 +1,7 @@
 // sonde's self-metrics fed from the kernel side's counters and from the
 // async link decisions: events lost and truncated, traceparent injection
-// outcomes, BPF run time per program, sonde.links.async{result}. Each is set
+// outcomes, BPF run time per program, sonde.links.async{result} and
+// sonde.links.connection{result}. Each is set
 // (not added) from its running total, once per second and at stop.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include "loader/loader.h"
 #include "metrics/self_metrics.h"
 #include "spans/async_links.h"
+#include "spans/conn_stitch.h"
 
 namespace sonde {
 
@@ -20,7 +22,7 @@ class KernelMetrics {
   KernelMetrics(SelfMetrics* metrics, bool inject_on);
 
   void Feed(const Loader& loader);
-  void FeedLinks(const AsyncLinkStats& a);
+  void FeedLinks(const AsyncLinkStats& a, const ConnStitchStats& c);
 
  private:
   void Set(const DropCounters& d, const InjectCounters* ic, const std::vector<ProgramStats>& programs);

@@ -56,6 +56,8 @@ SelfMetrics::SelfMetrics(std::shared_ptr<const Resource> resource, uint64_t star
            "Spans exported only because a keep-rule matched their trace, by rule.");
   Describe(std::string(self_metric::kLinksAsync), K::kCounter, false, "{span}",
            "CLIENT spans of event-loop processes whose parent was decided by async task, by result.");
+  Describe(std::string(self_metric::kLinksConnection), K::kCounter, false, "{request}",
+           "Requests whose client and server ends are both traced here, by stitching result.");
   Describe(std::string(self_metric::kSamplingHeldSpans), K::kGauge, false, "{span}",
            "Spans held waiting for a keep-rule to match their trace.");
   Describe(std::string(self_metric::kSpansRejected), K::kCounter, false, "{span}",

@@ -55,6 +55,12 @@ inline constexpr std::string_view kSpansKept = "sonde.spans.kept";
 // result = linked_task|linked_thread|no_match|ambiguous|timed_out|overflow|
 // no_identity [sonde_links_async_total].
 inline constexpr std::string_view kLinksAsync = "sonde.links.async";
+// Same-host stitching decisions, attribute result = stitched (a SERVER span
+// joined its CLIENT span) | header_wins | not_aligned | ambiguous |
+// no_client_bytes | expired | dropped; and for the stitched calls of event
+// loops: loop_linked | loop_unlinked | loop_undecided
+// [sonde_links_connection_total].
+inline constexpr std::string_view kLinksConnection = "sonde.links.connection";
 // Spans held right now waiting for a keep-rule [sonde_sampling_held_spans].
 inline constexpr std::string_view kSamplingHeldSpans = "sonde.sampling.held_spans";
 // Spans a collector accepted the request for but rejected (OTLP partial

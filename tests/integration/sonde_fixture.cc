@@ -30,8 +30,7 @@ void SondeTest::SetUp() {
 void SondeTest::TearDown() {
   if (sonde_ && HasFailure() && admin_port_) {
     // What sonde lost or cut is often why a span is missing or incomplete.
-    Child curl({"curl", "-s", "http://127.0.0.1:" + std::to_string(admin_port_) + "/metrics"});
-    std::istringstream metrics(curl.ReadAll(milliseconds(3000)));
+    std::istringstream metrics(MetricsText());
     std::string line, losses;
     while (std::getline(metrics, line))
       if (line[0] != '#' && (line.find("_lost") != std::string::npos || line.find("truncated") != std::string::npos ||
@@ -41,6 +40,28 @@ void SondeTest::TearDown() {
     if (!losses.empty()) printf("sonde's non-zero loss counters at the failure:\n%s", losses.c_str());
   }
   if (sonde_) StopSonde();
+}
+
+std::string SondeTest::MetricsText() {
+  Child curl({"curl", "-s", "http://127.0.0.1:" + std::to_string(admin_port_) + "/metrics"});
+  return curl.ReadAll(milliseconds(3000));
+}
+
+double SondeTest::MetricValue(const std::string& name, const std::string& label, double want, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + milliseconds(timeout_ms);
+  double value = -1;
+  for (;;) {
+    std::istringstream text(MetricsText());
+    std::string line;
+    value = -1;
+    while (std::getline(text, line)) {
+      size_t labels_end = line.find("} ");
+      if (line.rfind(name + "{", 0) != 0 || labels_end == std::string::npos) continue;
+      if (line.substr(0, labels_end).find(label) != std::string::npos) value = std::stod(line.substr(labels_end + 2));
+    }
+    if (value == want || std::chrono::steady_clock::now() > deadline) return value;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
 }
 
 void SondeTest::StartSonde(std::vector<std::string> args, std::vector<std::string> env) {

@@ -41,6 +41,12 @@ class SondeTest : public ::testing::Test {
   // Waits for `n` spans of pid (any kind), then for stragglers: every span
   // of pid, so a test can assert that nothing beyond the expected arrived.
   std::vector<ReceivedSpan> AllSpansOf(pid_t pid, size_t n);
+  // sonde's /metrics page (Prometheus text).
+  std::string MetricsText();
+  // The value of the series of metric `name` (as Prometheus prints it)
+  // with label `label` (`key="value"`), once it equals `want` or after
+  // `timeout_ms` (self-metrics are refreshed once a second); -1 when absent.
+  double MetricValue(const std::string& name, const std::string& label, double want, int timeout_ms = 3000);
 
   std::unique_ptr<OtlpTestReceiver> receiver_;
   std::unique_ptr<Child> sonde_;

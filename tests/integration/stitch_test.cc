@@ -106,6 +106,8 @@ TEST_F(SondeTest, StitchHttp1KeepAliveRequestsToTheirServerSpans) {
   std::set<int64_t> client_ports;  // keep-alive: one connection for all
   for (const ReceivedSpan& s : servers) client_ports.insert(s.IntAttr("network.peer.port").value_or(0));
   EXPECT_EQ(client_ports.size(), 1u);
+  // The decisions are counted where a user looks.
+  EXPECT_EQ(MetricValue("sonde_links_connection_total", "result=\"stitched\"", kRequests), kRequests);
 }
 
 TEST_F(SondeTest, StitchNeedsBothEndsSelected) {
