@@ -248,19 +248,23 @@ static __always_inline void node_scope_pop(struct node_thread* nt, __u64 self) {
     nt->depth = d - 1;
     return;
   }
-  __u64 keeps = 0;
+  __u64 keeps = 0, found = 0;
 #pragma unroll
   for (__u32 k = 1; k <= SONDE_NODE_MAX_SCOPES; ++k) {
     if (k > d) break;
     if (nt->stack[(d - k) & (SONDE_NODE_MAX_SCOPES - 1)].self == self) {
       keeps = k == 1 && nt->stack[(d - k) & (SONDE_NODE_MAX_SCOPES - 1)].keeps_read;
       nt->depth = d - k;
+      found = 1;
       break;
     }
   }
   /* A scope that took the read without draining leaves it to the scope
    * that follows (within the window from now); any other end consumes it,
-   * so a timer that runs next is not taken for that read's callback. */
+   * so a timer that runs next is not taken for that read's callback. The
+   * second end of a scope already popped (Close, then the destructor's
+   * Close) changes nothing. */
+  if (!found) return;
   if (keeps && nt->last_read_ns)
     nt->read_since_ns = bpf_ktime_get_ns();
   else
