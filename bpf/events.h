@@ -17,6 +17,12 @@
 #define SONDE_MAX_IOV 1024
 #define SONDE_COMM_LEN 16
 
+/* Selected processes are one bit per tgid in an array of 64-bit words
+ * (the `pid_bits` map, mmapped by user space). PID_MAX_LIMIT on 64-bit
+ * kernels is 4194304, so these 512 KiB cover every possible pid. */
+#define SONDE_PID_LIMIT 4194304
+#define SONDE_PID_WORDS (SONDE_PID_LIMIT / 64)
+
 enum sonde_event_kind {
   SONDE_EV_DATA = 1,
   SONDE_EV_OPEN = 2,   /* accept (server) or connect (client) */

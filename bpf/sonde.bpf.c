@@ -98,7 +98,6 @@ static __always_inline __u32 copy_iov(__u64 iov_ptr, __u64 iovcnt, __u32 want) {
  * waiting in read() on a connection that predates sonde) has no saved
  * arguments; they are still in the task's saved user registers. */
 static __always_inline int args_from_regs(__u64 id, __u8 kind, __u8 dir, struct call_args* a) {
-  if (!is_selected(id >> 32)) return -1;
   struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
   if (!regs) return -1;
   a->fd = (__s32)BPF_CORE_READ(regs, di);
@@ -152,6 +151,10 @@ static __always_inline void finish_data(struct sonde_data_event* e, __u32 got, _
 
 static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   __u64 id = bpf_get_current_pid_tgid();
+  /* Unselected processes stop here, before any per-thread lookup. A slot
+   * left valid by a process unselected mid-call is overwritten by its next
+   * enter. */
+  if (!is_selected(id >> 32)) return 0;
   struct call_args a = {};
   struct call_args* ap = inflight_slot(0);
   if (ap && ap->valid) {
@@ -351,7 +354,7 @@ int on_exit(void* ctx) {
   if ((__u32)id != tgid) return 0; /* a thread, not the process */
   if (!is_selected(tgid)) return 0;
   emit_proc(SONDE_EV_EXIT, tgid, 0, process_start_ns());
-  bpf_map_delete_elem(&pids, &tgid);
+  unselect_pid(tgid);
   return 0;
 }
 
@@ -378,10 +381,7 @@ int on_fork(struct bpf_raw_tracepoint_args* ctx) {
   }
   __u32 ppid = BPF_CORE_READ(parent, tgid);
   if (!is_selected(ppid)) return 0;
-  if (!trace_all) {
-    __u8 one = 1;
-    bpf_map_update_elem(&pids, &pid, &one, BPF_ANY);
-  }
+  if (!trace_all) select_pid(pid);
   emit_proc(SONDE_EV_FORK, pid, ppid, BPF_CORE_READ(child, start_time));
   return 0;
 }
