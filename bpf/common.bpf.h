@@ -67,8 +67,9 @@ struct {
 
 enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2 };
 
-/* Arguments of a data syscall in flight: one slot per thread, in task
- * local storage (no hash insert and delete per syscall). */
+/* Arguments of a send (or connect) in flight: one slot per thread, in task
+ * local storage (no hash insert and delete per syscall). Receives need none:
+ * their exit program reads the arguments from the saved registers. */
 struct call_args {
   __u64 ptr;       /* buffer, iovec array or msghdr */
   __u64 enter_ns;

@@ -94,10 +94,13 @@ static __always_inline __u32 copy_iov(__u64 iov_ptr, __u64 iovcnt, __u32 want) {
   return w.off;
 }
 
-/* A syscall that was already blocked when sonde attached (a server thread
- * waiting in read() on a connection that predates sonde) has no saved
- * arguments; they are still in the task's saved user registers. */
-static __always_inline int args_from_regs(__u64 id, __u8 kind, __u8 dir, struct call_args* a) {
+/* The arguments of the syscall this thread is returning from, from its
+ * saved user registers: the kernel does not change them while it runs the
+ * syscall, so the exit tracepoint still finds fd, pointer and count in the
+ * first three argument registers. Receives are captured this way (no enter
+ * program at all), and a send that was already blocked when sonde attached
+ * (no saved arguments) too. */
+static __always_inline int args_from_regs(__u32 tgid, __u8 kind, __u8 dir, struct call_args* a) {
   struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
   if (!regs) return -1;
   a->fd = (__s32)BPF_CORE_READ(regs, di);
@@ -105,11 +108,11 @@ static __always_inline int args_from_regs(__u64 id, __u8 kind, __u8 dir, struct 
   a->count = (__u32)BPF_CORE_READ(regs, dx);
   a->kind = kind;
   a->dir = dir;
-  a->enter_ns = bpf_ktime_get_ns();
-  __u64 key = conn_key(id >> 32, a->fd);
+  a->enter_ns = 0;
+  __u64 key = conn_key(tgid, a->fd);
   if (bpf_map_lookup_elem(&conns, &key)) return 0;
   struct sock* sk = fd_to_tcp_sock(a->fd);
-  if (!sk || !track_conn(id >> 32, a->fd, sk, SONDE_ROLE_UNKNOWN)) return -1;
+  if (!sk || !track_conn(tgid, a->fd, sk, SONDE_ROLE_UNKNOWN)) return -1;
   return 0;
 }
 
@@ -151,22 +154,31 @@ static __always_inline void finish_data(struct sonde_data_event* e, __u32 got, _
 
 static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   __u64 id = bpf_get_current_pid_tgid();
-  /* Unselected processes stop here, before any per-thread lookup. A slot
-   * left valid by a process unselected mid-call is overwritten by its next
-   * enter. */
-  if (!is_selected(id >> 32)) return 0;
-  struct call_args a = {};
-  struct call_args* ap = inflight_slot(0);
-  if (ap && ap->valid) {
-    a = *ap;
-    ap->valid = 0;
-  } else {
-    ap = NULL;
-  }
-  if (ret <= 0) return 0;
-  if (!ap && args_from_regs(id, kind, dir_hint, &a)) return 0;
-
   __u32 tgid = id >> 32;
+  struct call_args a = {};
+  if (dir_hint == SONDE_DIR_INGRESS) {
+    /* Receives have no enter program: the arguments come from the registers. */
+    if (ret <= 0 || !is_selected(tgid)) return 0;
+    if (args_from_regs(tgid, kind, dir_hint, &a)) return 0;
+  } else {
+    /* Unselected processes stop here, before any per-thread lookup. A slot
+     * left valid by a process unselected mid-call is overwritten by its
+     * next enter. */
+    if (!is_selected(tgid)) return 0;
+    struct call_args* ap = inflight_slot(0);
+    if (ap && ap->valid) {
+      a = *ap;
+      ap->valid = 0;
+    } else {
+      ap = NULL;
+    }
+    if (ret <= 0) return 0;
+    if (!ap) {
+      if (args_from_regs(tgid, kind, dir_hint, &a)) return 0;
+      a.enter_ns = bpf_ktime_get_ns();
+    }
+  }
+
   __u64 key = conn_key(tgid, a.fd);
   struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
   if (!st) return 0;
@@ -207,24 +219,32 @@ static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   return 0;
 }
 
-#define DATA_PROGS(name, fd_arg, ptr_arg, count_arg, kind, dir)                    \
+/* Sends: enter saves the arguments and the time the write was issued, exit
+ * copies. Receives: exit only (their time is when they return, and their
+ * arguments are still in the registers), one program run fewer per receive
+ * for every process on the machine. The fd, the buffer (or iovec array,
+ * or msghdr) and the iovec count are the first three arguments of all eight
+ * syscalls. */
+#define SEND_PROGS(name, kind)                                                     \
   SEC("tracepoint/syscalls/sys_enter_" #name)                                      \
   int enter_##name(struct trace_event_raw_sys_enter* ctx) {                        \
-    return enter_data((__s32)ctx->args[fd_arg], ctx->args[ptr_arg],                \
-                      count_arg < 0 ? 0 : (__u32)ctx->args[count_arg < 0 ? 0 : count_arg], \
-                      kind, dir);                                                  \
+    return enter_data((__s32)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], kind, SONDE_DIR_EGRESS); \
   }                                                                                \
   SEC("tracepoint/syscalls/sys_exit_" #name)                                       \
-  int exit_##name(struct trace_event_raw_sys_exit* ctx) { return exit_data(ctx->ret, kind, dir); }
+  int exit_##name(struct trace_event_raw_sys_exit* ctx) { return exit_data(ctx->ret, kind, SONDE_DIR_EGRESS); }
 
-DATA_PROGS(read, 0, 1, -1, ARG_BUF, SONDE_DIR_INGRESS)
-DATA_PROGS(write, 0, 1, -1, ARG_BUF, SONDE_DIR_EGRESS)
-DATA_PROGS(recvfrom, 0, 1, -1, ARG_BUF, SONDE_DIR_INGRESS)
-DATA_PROGS(sendto, 0, 1, -1, ARG_BUF, SONDE_DIR_EGRESS)
-DATA_PROGS(readv, 0, 1, 2, ARG_IOV, SONDE_DIR_INGRESS)
-DATA_PROGS(writev, 0, 1, 2, ARG_IOV, SONDE_DIR_EGRESS)
-DATA_PROGS(recvmsg, 0, 1, -1, ARG_MSG, SONDE_DIR_INGRESS)
-DATA_PROGS(sendmsg, 0, 1, -1, ARG_MSG, SONDE_DIR_EGRESS)
+#define RECV_PROGS(name, kind)                                                     \
+  SEC("tracepoint/syscalls/sys_exit_" #name)                                       \
+  int exit_##name(struct trace_event_raw_sys_exit* ctx) { return exit_data(ctx->ret, kind, SONDE_DIR_INGRESS); }
+
+RECV_PROGS(read, ARG_BUF)
+SEND_PROGS(write, ARG_BUF)
+RECV_PROGS(recvfrom, ARG_BUF)
+SEND_PROGS(sendto, ARG_BUF)
+RECV_PROGS(readv, ARG_IOV)
+SEND_PROGS(writev, ARG_IOV)
+RECV_PROGS(recvmsg, ARG_MSG)
+SEND_PROGS(sendmsg, ARG_MSG)
 
 /* ---- connection life cycle ---- */
 
