@@ -161,10 +161,19 @@ static __always_inline __u64 process_start_ns(void) {
   return BPF_CORE_READ(task, group_leader, start_time);
 }
 
+/* Wake-up batching: user space is woken only once wakeup_bytes are queued
+ * (it also polls with a timeout, so a quiet ring is still drained). Past
+ * the threshold every record forces a wake-up; when user space falls
+ * behind, those wake-ups (an IPI each) slow the producers down, and a
+ * per-CPU byte counter that woke once per 8 KiB instead let a saturated
+ * server outrun sonde and fill the ring (bench/findings.md), so it is not
+ * used. */
+static __always_inline __u64 wake_flags(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline long emit(void* data, __u64 size) {
-  __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                                : BPF_RB_NO_WAKEUP;
-  long err = bpf_ringbuf_output(&events, data, size, flags);
+  long err = bpf_ringbuf_output(&events, data, size, wake_flags());
   if (err) count_drop(SONDE_DROP_RINGBUF_FULL, 1);
   return err;
 }

@@ -389,6 +389,8 @@ int Loader::OnRecord(void* ctx, void* data, size_t size) {
   ev.ts_ns = hdr->ts_ns;
   switch (hdr->kind) {
     case SONDE_EV_DATA: {
+      // The record is one of the size classes of events.h: cap_len, not
+      // its size, says how much of data[] was captured.
       const auto* d = static_cast<const sonde_data_event*>(data);
       size_t head = offsetof(sonde_data_event, data);
       if (size < head || d->cap_len > size - head) {
