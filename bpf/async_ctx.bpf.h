@@ -88,6 +88,7 @@ static long py_walk_step(__u32 i, void* ctx) {
 /* PyThreadState.context of the calling thread (a PyContext*, NULL before
  * the thread first used contextvars), or 0 when not known. */
 static __always_inline __u64 async_ctx_of_current(__u32 tgid) {
+  if (!py_runtimes_on) return 0;
   struct sonde_py_runtime* rt = bpf_map_lookup_elem(&py_runtimes, &tgid);
   if (!rt) return 0;
   struct py_thread* pt =
@@ -164,12 +165,13 @@ struct {
 
 /* A data syscall finished: a read is remembered for the scope that follows. */
 static __always_inline void node_on_data(__u8 dir, __u64 ts) {
-  if (dir != SONDE_DIR_INGRESS) return;
+  if (dir != SONDE_DIR_INGRESS || !node_scopes_on) return;
   struct node_thread* nt = bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, 0);
   if (nt) nt->last_read_ns = nt->read_since_ns = ts;
 }
 
 static __always_inline __u64 node_ctx_of_current(void) {
+  if (!node_scopes_on) return 0;
   struct node_thread* nt = bpf_task_storage_get(&node_threads, bpf_get_current_task_btf(), 0, 0);
   if (!nt) return 0;
   __u32 d = nt->depth;

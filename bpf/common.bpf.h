@@ -24,13 +24,24 @@ const volatile __u32 trace_all = 0;        /* 1: every process but sonde itself 
 const volatile __u32 self_pid = 0;
 const volatile __u32 wakeup_bytes = 65536; /* wake user space once this much is queued */
 
-/* Selected processes (tgid -> unused). The first check of every program. */
+/* Set by user space (mmapped .bss) once the feature is in use, never reset:
+ * until then the per-event lookups that serve it would always miss. */
+__u32 tls_probes_on = 0;   /* some SSL_* uprobe was attached */
+__u32 py_runtimes_on = 0;  /* some process's CPython runtime was described */
+__u32 node_scopes_on = 0;  /* node::InternalCallbackScope uprobes were attached */
+
+/* Selected processes: bit (tgid & 63) of word (tgid >> 6). The first check
+ * of every program, so it must be cheap for the processes that are not
+ * selected: an array lookup the verifier inlines and one load, no hashing.
+ * User space mmaps the array and sets and clears bits with atomic
+ * operations, as on_fork/on_exit do here, so no update is lost. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 65536);
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, SONDE_PID_WORDS);
   __type(key, __u32);
-  __type(value, __u8);
-} pids SEC(".maps");
+  __type(value, __u64);
+} pid_bits SEC(".maps");
 
 /* Per-connection state, keyed by (tgid << 32 | fd). */
 struct conn_state {
@@ -56,8 +67,9 @@ struct {
 
 enum arg_kind { ARG_BUF = 0, ARG_IOV = 1, ARG_MSG = 2 };
 
-/* Arguments of a data syscall in flight: one slot per thread, in task
- * local storage (no hash insert and delete per syscall). */
+/* Arguments of a send (or connect) in flight: one slot per thread, in task
+ * local storage (no hash insert and delete per syscall). Receives need none:
+ * their exit program reads the arguments from the saved registers. */
 struct call_args {
   __u64 ptr;       /* buffer, iovec array or msghdr */
   __u64 enter_ns;
@@ -120,9 +132,26 @@ static __always_inline void count_drop(__u32 reason, __u64 n) {
   if (v) *v += n;
 }
 
+/* Word of pid_bits holding tgid's bit; NULL beyond SONDE_PID_LIMIT. */
+static __always_inline __u64* pid_word(__u32 tgid) {
+  __u32 w = tgid >> 6;
+  return bpf_map_lookup_elem(&pid_bits, &w);
+}
+
 static __always_inline int is_selected(__u32 tgid) {
   if (trace_all) return tgid != self_pid && tgid != 0;
-  return bpf_map_lookup_elem(&pids, &tgid) != NULL;
+  __u64* w = pid_word(tgid);
+  return w && ((*w >> (tgid & 63)) & 1);
+}
+
+static __always_inline void select_pid(__u32 tgid) {
+  __u64* w = pid_word(tgid);
+  if (w) __sync_fetch_and_or(w, 1ull << (tgid & 63));
+}
+
+static __always_inline void unselect_pid(__u32 tgid) {
+  __u64* w = pid_word(tgid);
+  if (w) __sync_fetch_and_and(w, ~(1ull << (tgid & 63)));
 }
 
 static __always_inline __u64 conn_key(__u32 tgid, __s32 fd) { return ((__u64)tgid << 32) | (__u32)fd; }
@@ -132,10 +161,19 @@ static __always_inline __u64 process_start_ns(void) {
   return BPF_CORE_READ(task, group_leader, start_time);
 }
 
+/* Wake-up batching: user space is woken only once wakeup_bytes are queued
+ * (it also polls with a timeout, so a quiet ring is still drained). Past
+ * the threshold every record forces a wake-up; when user space falls
+ * behind, those wake-ups (an IPI each) slow the producers down, and a
+ * per-CPU byte counter that woke once per 8 KiB instead let a saturated
+ * server outrun sonde and fill the ring (bench/findings.md), so it is not
+ * used. */
+static __always_inline __u64 wake_flags(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline long emit(void* data, __u64 size) {
-  __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                                : BPF_RB_NO_WAKEUP;
-  long err = bpf_ringbuf_output(&events, data, size, flags);
+  long err = bpf_ringbuf_output(&events, data, size, wake_flags());
   if (err) count_drop(SONDE_DROP_RINGBUF_FULL, 1);
   return err;
 }

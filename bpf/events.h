@@ -8,7 +8,7 @@
 #include <linux/types.h>
 #endif
 
-#define SONDE_ABI_VERSION 4
+#define SONDE_ABI_VERSION 5
 
 /* Upper bound of bytes captured per syscall; the configured cap is <= this. */
 #define SONDE_MAX_CAPTURE 16384
@@ -16,6 +16,12 @@
  * kernel's own limit (UIO_MAXIOV). gRPC's C core sends 29 and more. */
 #define SONDE_MAX_IOV 1024
 #define SONDE_COMM_LEN 16
+
+/* Selected processes are one bit per tgid in an array of 64-bit words
+ * (the `pid_bits` map, mmapped by user space). PID_MAX_LIMIT on 64-bit
+ * kernels is 4194304, so these 512 KiB cover every possible pid. */
+#define SONDE_PID_LIMIT 4194304
+#define SONDE_PID_WORDS (SONDE_PID_LIMIT / 64)
 
 enum sonde_event_kind {
   SONDE_EV_DATA = 1,
@@ -97,6 +103,11 @@ struct sonde_event_hdr {
   __u64 ts_ns;     /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
 };
 
+/* A data record is reserved in the ring buffer at one of a few fixed sizes
+ * (the header plus 64, 128, 256, ... or SONDE_MAX_CAPTURE bytes of data[],
+ * the smallest that holds what is captured) and the bytes are copied into
+ * it once, so a record is usually longer than its payload: cap_len, not the
+ * record length, says how many bytes of data[] are valid. */
 struct sonde_data_event {
   struct sonde_event_hdr hdr;
   struct sonde_conn_id conn;

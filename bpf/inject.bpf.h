@@ -352,8 +352,7 @@ static __noinline int inj_push(struct sk_msg_md* msg, struct inj_sock* st, __u32
     a = msg->remote_ip6[2]; __builtin_memcpy(e->tuple.raddr + 8, &a, 4);
     a = msg->remote_ip6[3]; __builtin_memcpy(e->tuple.raddr + 12, &a, 4);
   }
-  bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                                     : BPF_RB_NO_WAKEUP);
+  bpf_ringbuf_submit(e, wake_flags());
   inj_count(SONDE_INJ_INJECTED);
   return 0;
 fail_pop:

@@ -94,34 +94,34 @@ static __always_inline __u32 copy_iov(__u64 iov_ptr, __u64 iovcnt, __u32 want) {
   return w.off;
 }
 
-/* A syscall that was already blocked when sonde attached (a server thread
- * waiting in read() on a connection that predates sonde) has no saved
- * arguments; they are still in the task's saved user registers. */
-static __always_inline int args_from_regs(__u64 id, __u8 kind, __u8 dir, struct call_args* a) {
-  if (!is_selected(id >> 32)) return -1;
+/* The arguments of the syscall this thread is returning from, from its
+ * saved user registers: the kernel does not change them while it runs the
+ * syscall, so the exit tracepoint still finds fd, pointer and count in the
+ * first three argument registers. Receives are captured this way (no enter
+ * program at all), and a send that was already blocked when sonde attached
+ * (no saved arguments) too. */
+static __always_inline int args_from_regs(__u32 tgid, __u8 kind, __u8 dir, struct call_args* a) {
+  /* A BTF pointer: plain loads, no probe-read helper calls. */
   struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
   if (!regs) return -1;
-  a->fd = (__s32)BPF_CORE_READ(regs, di);
-  a->ptr = BPF_CORE_READ(regs, si);
-  a->count = (__u32)BPF_CORE_READ(regs, dx);
+  a->fd = (__s32)regs->di;
+  a->ptr = regs->si;
+  a->count = (__u32)regs->dx;
   a->kind = kind;
   a->dir = dir;
-  a->enter_ns = bpf_ktime_get_ns();
-  __u64 key = conn_key(id >> 32, a->fd);
+  a->enter_ns = 0;
+  __u64 key = conn_key(tgid, a->fd);
   if (bpf_map_lookup_elem(&conns, &key)) return 0;
   struct sock* sk = fd_to_tcp_sock(a->fd);
-  if (!sk || !track_conn(id >> 32, a->fd, sk, SONDE_ROLE_UNKNOWN)) return -1;
+  if (!sk || !track_conn(tgid, a->fd, sk, SONDE_ROLE_UNKNOWN)) return -1;
   return 0;
 }
 
-/* Fills the fixed part of a data event in this CPU's scratch slot. */
-static __always_inline struct sonde_data_event* begin_data(__u64 id, __s32 fd, struct conn_state* st,
-                                                           __u8 dir, __u64 ts_ns, __u64 pos,
-                                                           __u32 total, __u8 flags) {
-  __u32 cpu = bpf_get_smp_processor_id();
-  struct scratch* s = bpf_map_lookup_elem(&scratch_map, &cpu);
-  if (!s) return NULL;
-  struct sonde_data_event* e = &s->ev;
+/* Fills the fixed part of a data event. Every field is written: a record
+ * reserved in the ring holds whatever an earlier record left there. */
+static __always_inline void fill_data(struct sonde_data_event* e, __u64 id, __s32 fd, struct conn_state* st,
+                                      __u8 dir, __u64 ts_ns, __u64 pos, __u32 total, __u8 flags,
+                                      __u64 async_ctx) {
   e->hdr.kind = SONDE_EV_DATA;
   e->hdr.tid = (__u32)id;
   e->hdr.ts_ns = ts_ns;
@@ -129,41 +129,138 @@ static __always_inline struct sonde_data_event* begin_data(__u64 id, __s32 fd, s
   e->conn.fd = fd;
   e->conn.pstart_ns = st->pstart_ns;
   e->conn.gen = st->gen;
+  e->conn._pad = 0;
   e->tuple = st->tuple;
   e->pos = pos;
   e->total_len = total;
   e->dir = dir;
   e->role = st->role;
   e->flags = flags;
-  e->async_ctx = async_ctx_of_current(id >> 32);
-  if (!e->async_ctx) e->async_ctx = node_ctx_of_current();
+  e->_pad0 = 0;
+  e->_pad1 = 0;
+  e->async_ctx = async_ctx;
+}
+
+static __always_inline __u64 current_async_ctx(__u32 tgid) {
+  __u64 c = async_ctx_of_current(tgid);
+  return c ? c : node_ctx_of_current();
+}
+
+static __always_inline void count_truncation(__u32 got, __u64 total) {
+  if ((__u64)got < total) {
+    count_drop(SONDE_DROP_TRUNCATED, 1);
+    count_drop(SONDE_DROP_TRUNCATED_BYTES, total - got);
+  }
+}
+
+/* The data event in this CPU's scratch slot: for the paths that assemble
+ * the payload piecewise (iovecs) or scan it afterwards (injection). */
+static __always_inline struct sonde_data_event* begin_data(__u64 id, __s32 fd, struct conn_state* st,
+                                                           __u8 dir, __u64 ts_ns, __u64 pos,
+                                                           __u32 total, __u8 flags) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct scratch* s = bpf_map_lookup_elem(&scratch_map, &cpu);
+  if (!s) return NULL;
+  struct sonde_data_event* e = &s->ev;
+  fill_data(e, id, fd, st, dir, ts_ns, pos, total, flags, current_async_ctx(id >> 32));
   return e;
 }
 
 static __always_inline void finish_data(struct sonde_data_event* e, __u32 got, __u64 total) {
   if (got > SONDE_MAX_CAPTURE) got = SONDE_MAX_CAPTURE;
-  if ((__u64)got < total) {
-    count_drop(SONDE_DROP_TRUNCATED, 1);
-    count_drop(SONDE_DROP_TRUNCATED_BYTES, total - got);
-  }
+  count_truncation(got, total);
   e->cap_len = got;
   emit(e, offsetof(struct sonde_data_event, data) + got);
 }
 
+#define DATA_HDR_LEN offsetof(struct sonde_data_event, data)
+
+/* One record of size class `cls` reserved in the ring, its header filled
+ * and `want` (<= cls) bytes read from user memory at `src` straight into
+ * it: one copy. */
+static __always_inline void emit_data_class(__u32 cls, __u64 id, __s32 fd, struct conn_state* st, __u8 dir,
+                                            __u64 ts, __u64 pos, __u64 total, __u8 flags, __u64 async_ctx,
+                                            __u64 src, __u32 want) {
+  struct sonde_data_event* e = bpf_ringbuf_reserve(&events, DATA_HDR_LEN + cls, 0);
+  if (!e) {
+    count_truncation(want, total);
+    count_drop(SONDE_DROP_RINGBUF_FULL, 1);
+    return;
+  }
+  fill_data(e, id, fd, st, dir, ts, pos, (__u32)total, flags, async_ctx);
+  __u32 n = want;
+  if (n > cls) n = cls;
+  __u32 got = 0;
+  if (n) {
+    if (bpf_probe_read_user(e->data, n, (void*)src))
+      count_drop(SONDE_DROP_READ_FAILED, 1);
+    else
+      got = n;
+  }
+  count_truncation(got, total);
+  e->cap_len = got;
+  bpf_ringbuf_submit(e, wake_flags());
+}
+
+/* A data event whose payload is one user buffer, in the smallest size class
+ * that holds min(total, capture_cap) bytes. Classes double from 64 bytes,
+ * so the unused tail of a record is smaller than its payload (or than 64
+ * bytes). With capture_cap a constant the verifier drops the classes above
+ * it. */
+static __always_inline void emit_data_buf(__u64 id, __s32 fd, struct conn_state* st, __u8 dir, __u64 ts,
+                                          __u64 pos, __u64 total, __u8 flags, __u64 src) {
+  __u32 want = total < capture_cap ? (__u32)total : capture_cap;
+  if (want > SONDE_MAX_CAPTURE) want = SONDE_MAX_CAPTURE;
+  __u64 actx = current_async_ctx(id >> 32);
+#define SONDE_CLASS(c) emit_data_class(c, id, fd, st, dir, ts, pos, total, flags, actx, src, want)
+  if (want <= 64)
+    SONDE_CLASS(64);
+  else if (want <= 128)
+    SONDE_CLASS(128);
+  else if (want <= 256)
+    SONDE_CLASS(256);
+  else if (want <= 512)
+    SONDE_CLASS(512);
+  else if (want <= 1024)
+    SONDE_CLASS(1024);
+  else if (want <= 2048)
+    SONDE_CLASS(2048);
+  else if (want <= 4096)
+    SONDE_CLASS(4096);
+  else if (want <= 8192)
+    SONDE_CLASS(8192);
+  else
+    SONDE_CLASS(SONDE_MAX_CAPTURE);
+#undef SONDE_CLASS
+}
+
 static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   __u64 id = bpf_get_current_pid_tgid();
-  struct call_args a = {};
-  struct call_args* ap = inflight_slot(0);
-  if (ap && ap->valid) {
-    a = *ap;
-    ap->valid = 0;
-  } else {
-    ap = NULL;
-  }
-  if (ret <= 0) return 0;
-  if (!ap && args_from_regs(id, kind, dir_hint, &a)) return 0;
-
   __u32 tgid = id >> 32;
+  struct call_args a = {};
+  if (dir_hint == SONDE_DIR_INGRESS) {
+    /* Receives have no enter program: the arguments come from the registers. */
+    if (ret <= 0 || !is_selected(tgid)) return 0;
+    if (args_from_regs(tgid, kind, dir_hint, &a)) return 0;
+  } else {
+    /* Unselected processes stop here, before any per-thread lookup. A slot
+     * left valid by a process unselected mid-call is overwritten by its
+     * next enter. */
+    if (!is_selected(tgid)) return 0;
+    struct call_args* ap = inflight_slot(0);
+    if (ap && ap->valid) {
+      a = *ap;
+      ap->valid = 0;
+    } else {
+      ap = NULL;
+    }
+    if (ret <= 0) return 0;
+    if (!ap) {
+      if (args_from_regs(tgid, kind, dir_hint, &a)) return 0;
+      a.enter_ns = bpf_ktime_get_ns();
+    }
+  }
+
   __u64 key = conn_key(tgid, a.fd);
   struct conn_state* st = bpf_map_lookup_elem(&conns, &key);
   if (!st) return 0;
@@ -172,10 +269,18 @@ static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   /* A write starts when it is issued; a read's bytes exist when it returns. */
   __u64 ts = dir == SONDE_DIR_EGRESS ? a.enter_ns : bpf_ktime_get_ns();
   __u64 pos = __sync_fetch_and_add(&st->pos[dir], (__u64)ret);
-  struct sonde_data_event* e = begin_data(id, a.fd, st, dir, ts, pos, (__u32)ret, 0);
-  if (!e) return 0;
   node_on_data(dir, ts);
 
+  int inj_read = inject_on && st->role == SONDE_ROLE_SERVER && dir == SONDE_DIR_INGRESS;
+  if (a.kind == ARG_BUF && !inj_read) {
+    if (inject_on && st->role == SONDE_ROLE_SERVER) inj_server_write(id);
+    emit_data_buf(id, a.fd, st, dir, ts, pos, (__u64)ret, 0, a.ptr);
+    return 0;
+  }
+
+  /* iovecs, or a server read that injection scans: assembled in scratch. */
+  struct sonde_data_event* e = begin_data(id, a.fd, st, dir, ts, pos, (__u32)ret, 0);
+  if (!e) return 0;
   __u32 want = (__u64)ret < capture_cap ? (__u32)ret : capture_cap;
   __u32 got = 0;
   if (a.kind == ARG_BUF) {
@@ -204,24 +309,32 @@ static __always_inline int exit_data(long ret, __u8 kind, __u8 dir_hint) {
   return 0;
 }
 
-#define DATA_PROGS(name, fd_arg, ptr_arg, count_arg, kind, dir)                    \
+/* Sends: enter saves the arguments and the time the write was issued, exit
+ * copies. Receives: exit only (their time is when they return, and their
+ * arguments are still in the registers), one program run fewer per receive
+ * for every process on the machine. The fd, the buffer (or iovec array,
+ * or msghdr) and the iovec count are the first three arguments of all eight
+ * syscalls. */
+#define SEND_PROGS(name, kind)                                                     \
   SEC("tracepoint/syscalls/sys_enter_" #name)                                      \
   int enter_##name(struct trace_event_raw_sys_enter* ctx) {                        \
-    return enter_data((__s32)ctx->args[fd_arg], ctx->args[ptr_arg],                \
-                      count_arg < 0 ? 0 : (__u32)ctx->args[count_arg < 0 ? 0 : count_arg], \
-                      kind, dir);                                                  \
+    return enter_data((__s32)ctx->args[0], ctx->args[1], (__u32)ctx->args[2], kind, SONDE_DIR_EGRESS); \
   }                                                                                \
   SEC("tracepoint/syscalls/sys_exit_" #name)                                       \
-  int exit_##name(struct trace_event_raw_sys_exit* ctx) { return exit_data(ctx->ret, kind, dir); }
+  int exit_##name(struct trace_event_raw_sys_exit* ctx) { return exit_data(ctx->ret, kind, SONDE_DIR_EGRESS); }
 
-DATA_PROGS(read, 0, 1, -1, ARG_BUF, SONDE_DIR_INGRESS)
-DATA_PROGS(write, 0, 1, -1, ARG_BUF, SONDE_DIR_EGRESS)
-DATA_PROGS(recvfrom, 0, 1, -1, ARG_BUF, SONDE_DIR_INGRESS)
-DATA_PROGS(sendto, 0, 1, -1, ARG_BUF, SONDE_DIR_EGRESS)
-DATA_PROGS(readv, 0, 1, 2, ARG_IOV, SONDE_DIR_INGRESS)
-DATA_PROGS(writev, 0, 1, 2, ARG_IOV, SONDE_DIR_EGRESS)
-DATA_PROGS(recvmsg, 0, 1, -1, ARG_MSG, SONDE_DIR_INGRESS)
-DATA_PROGS(sendmsg, 0, 1, -1, ARG_MSG, SONDE_DIR_EGRESS)
+#define RECV_PROGS(name, kind)                                                     \
+  SEC("tracepoint/syscalls/sys_exit_" #name)                                       \
+  int exit_##name(struct trace_event_raw_sys_exit* ctx) { return exit_data(ctx->ret, kind, SONDE_DIR_INGRESS); }
+
+RECV_PROGS(read, ARG_BUF)
+SEND_PROGS(write, ARG_BUF)
+RECV_PROGS(recvfrom, ARG_BUF)
+SEND_PROGS(sendto, ARG_BUF)
+RECV_PROGS(readv, ARG_IOV)
+SEND_PROGS(writev, ARG_IOV)
+RECV_PROGS(recvmsg, ARG_MSG)
+SEND_PROGS(sendmsg, ARG_MSG)
 
 /* ---- connection life cycle ---- */
 
@@ -351,7 +464,7 @@ int on_exit(void* ctx) {
   if ((__u32)id != tgid) return 0; /* a thread, not the process */
   if (!is_selected(tgid)) return 0;
   emit_proc(SONDE_EV_EXIT, tgid, 0, process_start_ns());
-  bpf_map_delete_elem(&pids, &tgid);
+  unselect_pid(tgid);
   return 0;
 }
 
@@ -378,10 +491,7 @@ int on_fork(struct bpf_raw_tracepoint_args* ctx) {
   }
   __u32 ppid = BPF_CORE_READ(parent, tgid);
   if (!is_selected(ppid)) return 0;
-  if (!trace_all) {
-    __u8 one = 1;
-    bpf_map_update_elem(&pids, &pid, &one, BPF_ANY);
-  }
+  if (!trace_all) select_pid(pid);
   emit_proc(SONDE_EV_FORK, pid, ppid, BPF_CORE_READ(child, start_time));
   return 0;
 }
@@ -462,10 +572,7 @@ static __always_inline int tls_exit(struct pt_regs* ctx) {
   __u8 dir = c.dir & 1;
   __u64 ts = dir == SONDE_DIR_EGRESS ? c.enter_ns : bpf_ktime_get_ns();
   __u64 pos = __sync_fetch_and_add(&st->tls_pos[dir], n);
-  struct sonde_data_event* e = begin_data(id, fd, st, dir, ts, pos, (__u32)n, SONDE_DATA_F_TLS);
-  if (!e) return 0;
-  __u32 want = n < capture_cap ? (__u32)n : capture_cap;
-  finish_data(e, copy_buf(e->data, c.buf, want), n);
+  emit_data_buf(id, fd, st, dir, ts, pos, n, SONDE_DATA_F_TLS, c.buf);
   return 0;
 }
 

@@ -113,6 +113,7 @@ static __always_inline int starts_tls_record(struct call_args* a) {
  * object -> socket bindings, and returns non-zero when the bytes are
  * ciphertext (then they are not emitted). */
 static __always_inline int tls_on_syscall(__u64 id, struct call_args* a, struct conn_state* st) {
+  if (!tls_probes_on) return st->flags & CONN_F_TLS;
   struct tls_thread* tt = tls_thread_slot(0);
   if (tt && tt->seen) {
     __u32 tgid = id >> 32;

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -227,6 +228,14 @@ std::unique_ptr<Loader> Loader::Open(const LoaderOptions& opts, std::string* err
     l->links_ += 2;
   }
 
+  void* bits = mmap(nullptr, SONDE_PID_WORDS * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED,
+                    bpf_map__fd(l->skel_->maps.pid_bits), 0);
+  if (bits == MAP_FAILED) {
+    *error = std::string("could not map the pid filter: ") + strerror(errno);
+    return nullptr;
+  }
+  l->pid_bits_ = static_cast<uint64_t*>(bits);
+
   l->rb_ = ring_buffer__new(bpf_map__fd(l->skel_->maps.events), &Loader::OnRecord, l.get(), nullptr);
   if (!l->rb_) {
     *error = std::string("could not open the ring buffer: ") + strerror(errno);
@@ -245,6 +254,7 @@ Loader::~Loader() {
   for (auto& [id, links] : tls_links_)
     for (bpf_link* link : links) bpf_link__destroy(link);
   if (rb_) ring_buffer__free(rb_);
+  if (pid_bits_) munmap(pid_bits_, SONDE_PID_WORDS * sizeof(uint64_t));
   if (skel_) sonde_bpf__destroy(skel_);  // detaches and closes everything
 }
 
@@ -274,6 +284,9 @@ uint64_t Loader::AttachTls(const std::string& path, const std::map<std::string, 
       {"SSL_do_handshake", skel_->progs.ssl_handshake_enter, false},
       {"SSL_free", skel_->progs.ssl_free_enter, false},
   };
+  // Before the first probe can fire: from now on the syscall programs look
+  // for this thread's SSL call state.
+  __atomic_store_n(&skel_->bss->tls_probes_on, 1, __ATOMIC_SEQ_CST);
   std::vector<bpf_link*> links;
   for (const Probe& p : probes) {
     auto it = offsets.find(p.function);
@@ -306,6 +319,8 @@ uint64_t Loader::AttachNodeScopes(const std::string& path, uint64_t ctor_offset,
                           {skel_->progs.node_scope_exit, dtor_offset, false},
                           {skel_->progs.node_scope_enter, ctor_offset, false},
                           {skel_->progs.node_scope_enter_wrap, wrap_ctor_offset, false}};
+  // Before the first probe can fire: the data programs read the scope stack.
+  __atomic_store_n(&skel_->bss->node_scopes_on, 1, __ATOMIC_SEQ_CST);
   for (const auto& [prog, off, ret] : probes) {
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
     bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), off, &opts);
@@ -328,13 +343,16 @@ void Loader::DetachTls(uint64_t id) {
   tls_links_.erase(it);
 }
 
+// Atomic read-modify-write of one word: the BPF programs set and clear
+// bits of the same words (fork, exit) with atomic instructions.
 void Loader::SelectPid(uint32_t pid) {
-  uint8_t one = 1;
-  bpf_map__update_elem(skel_->maps.pids, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+  if (pid >= SONDE_PID_LIMIT) return;
+  __atomic_fetch_or(&pid_bits_[pid >> 6], uint64_t{1} << (pid & 63), __ATOMIC_SEQ_CST);
 }
 
 void Loader::UnselectPid(uint32_t pid) {
-  bpf_map__delete_elem(skel_->maps.pids, &pid, sizeof(pid), 0);
+  if (pid >= SONDE_PID_LIMIT) return;
+  __atomic_fetch_and(&pid_bits_[pid >> 6], ~(uint64_t{1} << (pid & 63)), __ATOMIC_SEQ_CST);
 }
 
 void Loader::ForgetConnection(uint32_t pid, int32_t fd) {
@@ -371,6 +389,8 @@ int Loader::OnRecord(void* ctx, void* data, size_t size) {
   ev.ts_ns = hdr->ts_ns;
   switch (hdr->kind) {
     case SONDE_EV_DATA: {
+      // The record is one of the size classes of events.h: cap_len, not
+      // its size, says how much of data[] was captured.
       const auto* d = static_cast<const sonde_data_event*>(data);
       size_t head = offsetof(sonde_data_event, data);
       if (size < head || d->cap_len > size - head) {
@@ -518,6 +538,8 @@ std::vector<ProgramStats> Loader::ReadProgramStats() const {
 }
 
 void Loader::SetAsyncRuntime(uint32_t pid, const sonde_py_runtime& rt) {
+  // Before the entry exists, so BPF never skips a lookup that would hit.
+  __atomic_store_n(&skel_->bss->py_runtimes_on, 1, __ATOMIC_SEQ_CST);
   bpf_map__update_elem(skel_->maps.py_runtimes, &pid, sizeof(pid), &rt, sizeof(rt), BPF_ANY);
 }
 

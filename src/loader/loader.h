@@ -87,6 +87,8 @@ class Loader {
 
   sonde_bpf* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
+  // The kernel's selected-process bitmap (pid_bits), mapped into sonde.
+  uint64_t* pid_bits_ = nullptr;
   size_t links_ = 0;
   std::map<uint64_t, std::vector<bpf_link*>> tls_links_;
   uint64_t next_tls_id_ = 1;
