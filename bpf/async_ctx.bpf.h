@@ -141,8 +141,7 @@ static __always_inline __u64 async_ctx_of_current(__u32 tgid) {
 struct node_scope {
   __u64 self;     /* the InternalCallbackScope object */
   __u64 trigger;  /* SONDE_ASYNC_CTX_NODE_READ | ts of the read it handles; 0: none */
-  __u32 drains;     /* it runs the task queues when it closes (outermost, not kSkipTaskQueues) */
-  __u32 keeps_read; /* it took the pending read but does not drain: the read stays pending */
+  __u64 keeps_read; /* it took the pending read but runs no task queues: the read stays pending */
 };
 
 struct node_thread {
@@ -223,7 +222,6 @@ static __always_inline int node_scope_push(__u64 self, int wrap, __u64 flags) {
   if (!keeps) nt->last_read_ns = 0;
   nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].self = self;
   nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].trigger = trigger;
-  nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].drains = drains;
   nt->stack[d & (SONDE_NODE_MAX_SCOPES - 1)].keeps_read = keeps;
   nt->depth = d + 1;
   return 0;

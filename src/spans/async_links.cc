@@ -72,14 +72,16 @@ void AsyncLinks::RecordNodeCall(const ConnKey& conn, uint64_t start_ns, uint64_t
                                 bool exclusive, const std::optional<ServerIdentity>& parent) {
   NodeCalls& nc = node_calls_[conn];
   auto& q = nc.calls;
-  // The call's own record only: calls whose replies one read completed
-  // share their reply's end, and each keeps its own parent.
-  for (NodeCall& c : q) {
-    if (!decided) break;  // a new call, still undecided
-    if (c.start_ns != start_ns || c.reply_end_ns != reply_end_ns || c.decided) continue;
-    c.decided = decided;
-    c.parent = parent;
-    return;
+  // A decided call updates its own undecided record, if it has one (the
+  // newest records first: it was held moments ago). Only its own: calls
+  // whose replies one read completed share their reply's end.
+  if (decided) {
+    for (auto c = q.rbegin(); c != q.rend(); ++c) {
+      if (c->start_ns != start_ns || c->reply_end_ns != reply_end_ns || c->decided) continue;
+      c->decided = true;
+      c->parent = parent;
+      return;
+    }
   }
   if (q.size() >= kNodeCallsPerConn) {
     nc.forgotten_ns = std::max(nc.forgotten_ns, q.front().reply_end_ns);
