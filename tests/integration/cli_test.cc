@@ -53,7 +53,8 @@ TEST_F(SondeTest, JsonlAndConsoleOutputs) {
   ASSERT_TRUE(server.WaitForLine("listening", milliseconds(10000)));
   std::string jsonl = BinaryDir() + "/tests/integration/spans.jsonl";
   std::remove(jsonl.c_str());
-  Child agent({Sonde(), "--pid", std::to_string(server.pid()), "--output", "console", "--output", "jsonl:" + jsonl},
+  Child agent({Sonde(), "--pid", std::to_string(server.pid()), "--output", "console", "--output", "jsonl:" + jsonl,
+               "--admin-address", "127.0.0.1:0"},
               {"OTEL_BSP_SCHEDULE_DELAY=100"});
   // stdout is captured here; readiness is announced on stderr, so wait for
   // the kernel side by polling until a request yields a span.
