@@ -14,6 +14,8 @@ PKGS=(
   # libraries
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcurl4-openssl-dev libnghttp2-dev nlohmann-json3-dev
+  # tcmalloc_minimal, the allocator the sonde binary links (src/agent/CMakeLists.txt)
+  libgoogle-perftools-dev
   # OTLP/HTTP tests: TLS test receiver (OpenSSL) and test certificates (openssl tool)
   libssl-dev openssl
   # tests and benchmarks
