@@ -13,7 +13,7 @@ PKGS=(
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   # libraries
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libspdlog-dev libfmt-dev libyaml-cpp-dev libcurl4-openssl-dev libnghttp2-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libcurl4-openssl-dev libnghttp2-dev nlohmann-json3-dev libabsl-dev
   # tcmalloc_minimal, the allocator the sonde binary links (src/agent/CMakeLists.txt)
   libgoogle-perftools-dev
   # OTLP/HTTP tests: TLS test receiver (OpenSSL) and test certificates (openssl tool)

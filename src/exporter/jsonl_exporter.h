@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "exporter/span_exporter.h"
@@ -34,8 +36,19 @@ class JsonlExporter : public SpanExporter {
   void Shutdown() override;
 
  private:
+  // A process's resource is the same object for all its spans: its JSON is
+  // written once, not once per line.
+  struct CachedResource {
+    std::weak_ptr<const Resource> alive;
+    std::string json;
+  };
+  static constexpr size_t kMaxCachedResources = 4096;
+  const std::string& ResourceJson(const std::shared_ptr<const Resource>& resource);
+
   std::string path_;
   FILE* file_ = nullptr;
+  std::unordered_map<const Resource*, CachedResource> resources_;
+  std::string text_;  // the batch being written; keeps its capacity
 };
 
 // One span as a single-line JSON object (no trailing newline).

@@ -13,6 +13,16 @@ void AppendHexByte(std::string& out, const char* prefix, unsigned char b) {
   out += kHex[b & 0xf];
 }
 
+// Bytes a JSON string can hold as they are: printable ASCII other than '"'
+// and '\\'.
+struct PlainJsonBytes {
+  bool plain[256] = {};
+  constexpr PlainJsonBytes() {
+    for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainJsonBytes kPlainJson;
+
 }  // namespace
 
 size_t Utf8SequenceLength(std::string_view s) {
@@ -78,11 +88,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
     // Runs of printable ASCII other than '"' and '\\' (nearly every byte of
     // a span) are appended at once, not byte by byte.
     size_t run = i;
-    while (run < s.size()) {
-      unsigned char r = static_cast<unsigned char>(s[run]);
-      if (r < 0x20 || r >= 0x7f || r == '"' || r == '\\') break;
-      ++run;
-    }
+    while (run < s.size() && kPlainJson.plain[static_cast<unsigned char>(s[run])]) ++run;
     if (run > i) {
       out.append(s.data() + i, run - i);
       i = run;

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <new>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -112,6 +114,40 @@ TEST_F(JsonlExporterTest, EachSpanIsOneParsableLineWithAllFields) {
             R"JSON("parent_span_id": "a0a1a2a3a4a5a601", "resource": {}, "span_id": "a0a1a2a3a4a5a602", )JSON"
             R"JSON("start_unix_ns": 1700000000001000000, "status": {"code": "ERROR", "message": "line1\nline2"}, )JSON"
             R"JSON("trace_id": "101112131415161718191a1b1c1d1e01"})JSON");
+}
+
+// Each process's resource is written once per exporter and reused for its
+// spans; a line must still show the resource of its own span, also when a
+// resource object is gone and another one has its address.
+TEST_F(JsonlExporterTest, EachLineShowsItsOwnSpansResource) {
+  JsonlExporter exporter(path_);
+  ASSERT_TRUE(exporter.ok());
+  auto flask = MakeResource("flask-app", 1234);
+  auto node = MakeResource("node-app", 99);
+  ASSERT_TRUE(exporter.Export({MakeSpan(1, 1, 0, "a", SpanKind::kServer, flask, 0, 1),
+                               MakeSpan(2, 2, 0, "b", SpanKind::kServer, node, 0, 1),
+                               MakeSpan(3, 3, 0, "c", SpanKind::kServer, flask, 0, 1)}));
+  // Resources built in the same storage, one after the other: each has the
+  // address of the one before, which is gone by then.
+  alignas(Resource) static unsigned char slot[sizeof(Resource)];
+  const Resource* previous = nullptr;
+  for (int i = 0; i < 3; ++i) {
+    std::shared_ptr<Resource> fresh(new (slot) Resource(), [](Resource* r) { r->~Resource(); });
+    fresh->attributes = {{"service.name", "fresh-" + std::to_string(i)}, {"process.pid", int64_t{5000 + i}}};
+    if (previous) ASSERT_EQ(fresh.get(), previous);
+    previous = fresh.get();
+    ASSERT_TRUE(exporter.Export({MakeSpan(4, 4, 0, "d", SpanKind::kServer, fresh, 0, 1)}));
+  }
+  std::vector<std::string> lines = RawLines(path_);
+  ASSERT_EQ(lines.size(), 6u);
+  auto resource_of = [](const std::string& line) { return line.substr(line.find("\"resource\":")); };
+  EXPECT_EQ(resource_of(lines[0]), R"("resource":{"service.name":"flask-app","process.pid":1234}})");
+  EXPECT_EQ(resource_of(lines[1]), R"("resource":{"service.name":"node-app","process.pid":99}})");
+  EXPECT_EQ(resource_of(lines[2]), resource_of(lines[0]));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(resource_of(lines[3 + i]), R"("resource":{"service.name":"fresh-)" + std::to_string(i) +
+                                             R"(","process.pid":)" + std::to_string(5000 + i) + "}}")
+        << "line " << 3 + i;
 }
 
 TEST_F(JsonlExporterTest, AllKindsAreNamed) {
