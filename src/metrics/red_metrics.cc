@@ -1,6 +1,7 @@
 #include "metrics/red_metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <iterator>
 
@@ -40,15 +41,50 @@ const std::vector<double>& BoundsFor(RedMetrics::MetricId id) {
 
 bool Has(const Attributes& attrs, const char* key) { return FindAttr(attrs, key) != nullptr; }
 
+// The attributes of one measurement, in a list that keeps its strings from
+// one span to the next: once warm, building a measurement allocates nothing
+// (a new vector of attribute strings per span was a profiled cost).
+class AttrList {
+ public:
+  void Clear() { n_ = 0; }
+  size_t size() const { return n_; }
+  const Attribute* begin() const { return v_.data(); }
+  const Attribute* end() const { return v_.data() + n_; }
+  Attributes ToAttributes() const { return Attributes(begin(), end()); }
+
+  void Push(std::string_view key, const AttrValue& value) { Next(key).value = value; }
+  // A string value, written into the returned string (cleared).
+  std::string* PushString(std::string_view key) {
+    Attribute& a = Next(key);
+    if (auto* s = std::get_if<std::string>(&a.value)) {
+      s->clear();
+      return s;
+    }
+    a.value = std::string();
+    return &std::get<std::string>(a.value);
+  }
+  void PushText(std::string_view key, std::string_view text) { PushString(key)->assign(text); }
+
+ private:
+  Attribute& Next(std::string_view key) {
+    if (n_ == v_.size()) v_.emplace_back();
+    Attribute& a = v_[n_++];
+    a.key.assign(key);
+    return a;
+  }
+  Attributes v_;
+  size_t n_ = 0;
+};
+
 // Copies attribute `from` of the span, if present, as `to`.
-void Copy(const Attributes& span, const char* from, const char* to, Attributes* out) {
-  if (const AttrValue* v = FindAttr(span, from)) out->push_back({to, *v});
+void Copy(const Attributes& span, const char* from, const char* to, AttrList* out) {
+  if (const AttrValue* v = FindAttr(span, from)) out->Push(to, *v);
 }
-void Copy(const Attributes& span, const char* key, Attributes* out) { Copy(span, key, key, out); }
+void Copy(const Attributes& span, const char* key, AttrList* out) { Copy(span, key, key, out); }
 
 // The first of two keys that is present (current name first, then the
 // deprecated one), under the current name.
-void CopyEither(const Attributes& span, const char* current, const char* old, Attributes* out) {
+void CopyEither(const Attributes& span, const char* current, const char* old, AttrList* out) {
   if (Has(span, current))
     Copy(span, current, out);
   else
@@ -85,7 +121,8 @@ void AppendKeyPart(std::string* out, std::string_view part) {
 
 // An unambiguous key for an attribute set: type tag, key and value, each
 // field terminated by a byte that cannot appear unescaped.
-void AppendKey(std::string* out, const Attributes& attrs) {
+template <typename Range>
+void AppendKey(std::string* out, const Range& attrs) {
   size_t need = out->size();
   for (const Attribute& a : attrs) {
     const auto* sv = std::get_if<std::string>(&a.value);
@@ -97,18 +134,22 @@ void AppendKey(std::string* out, const Attributes& attrs) {
     AppendKeyPart(out, a.key);
     if (const auto* sv = std::get_if<std::string>(&a.value))
       AppendKeyPart(out, *sv);
-    else
+    else if (const auto* i = std::get_if<int64_t>(&a.value)) {
+      char buf[24];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *i);
+      AppendKeyPart(out, std::string_view(buf, end - buf));
+    } else
       AppendKeyPart(out, ValueText(a.value));
   }
 }
 
 // error.type is required by every one of these metrics when the operation
 // failed; a span marked as an error without one gets the generic value.
-void AddErrorType(const Span& s, Attributes* out) {
+void AddErrorType(const Span& s, AttrList* out) {
   if (Has(s.attributes, "error.type"))
     Copy(s.attributes, "error.type", out);
   else if (s.status == StatusCode::kError)
-    out->push_back({"error.type", std::string("_OTHER")});
+    out->PushText("error.type", "_OTHER");
 }
 
 // An HTTP span whose method was not decoded (a partial HTTP/2 header block)
@@ -119,30 +160,24 @@ bool IsHttpSpan(const Attributes& attrs) {
   return text && *text == "http";
 }
 
-Attributes HttpServerAttributes(const Span& s) {
-  Attributes a;
-  a.reserve(8);
-  Copy(s.attributes, "http.request.method", &a);
-  Copy(s.attributes, "http.response.status_code", &a);
-  Copy(s.attributes, "http.route", &a);  // a template, only set when a pattern matched
-  AddErrorType(s, &a);
-  Copy(s.attributes, "url.scheme", &a);
-  Copy(s.attributes, "network.protocol.name", &a);
-  Copy(s.attributes, "network.protocol.version", &a);
-  return a;
+void HttpServerAttributes(const Span& s, AttrList* a) {
+  Copy(s.attributes, "http.request.method", a);
+  Copy(s.attributes, "http.response.status_code", a);
+  Copy(s.attributes, "http.route", a);  // a template, only set when a pattern matched
+  AddErrorType(s, a);
+  Copy(s.attributes, "url.scheme", a);
+  Copy(s.attributes, "network.protocol.name", a);
+  Copy(s.attributes, "network.protocol.version", a);
 }
 
-Attributes HttpClientAttributes(const Span& s) {
-  Attributes a;
-  a.reserve(8);
-  Copy(s.attributes, "http.request.method", &a);
-  Copy(s.attributes, "http.response.status_code", &a);
-  AddErrorType(s, &a);
-  Copy(s.attributes, "server.address", &a);
-  Copy(s.attributes, "server.port", &a);
-  Copy(s.attributes, "network.protocol.name", &a);
-  Copy(s.attributes, "network.protocol.version", &a);
-  return a;
+void HttpClientAttributes(const Span& s, AttrList* a) {
+  Copy(s.attributes, "http.request.method", a);
+  Copy(s.attributes, "http.response.status_code", a);
+  AddErrorType(s, a);
+  Copy(s.attributes, "server.address", a);
+  Copy(s.attributes, "server.port", a);
+  Copy(s.attributes, "network.protocol.name", a);
+  Copy(s.attributes, "network.protocol.version", a);
 }
 
 // The current conventions' rpc.response.status_code for gRPC is the status
@@ -155,20 +190,22 @@ const char* GrpcStatusName(int64_t code) {
   return code >= 0 && code < static_cast<int64_t>(std::size(kNames)) ? kNames[code] : nullptr;
 }
 
-Attributes RpcAttributes(const Span& s, bool client) {
-  Attributes a;
-  a.reserve(8);
-  CopyEither(s.attributes, "rpc.system.name", "rpc.system", &a);
+void RpcAttributes(const Span& s, bool client, AttrList* a) {
+  CopyEither(s.attributes, "rpc.system.name", "rpc.system", a);
   // Current conventions: rpc.method is "Service/Method".
   const AttrValue* method = FindAttr(s.attributes, "rpc.method");
   const AttrValue* service = FindAttr(s.attributes, "rpc.service");
   if (method) {
     const auto* m = std::get_if<std::string>(method);
     const auto* svc = service ? std::get_if<std::string>(service) : nullptr;
-    if (m && svc && !svc->empty() && m->find('/') == std::string::npos)
-      a.push_back({"rpc.method", *svc + "/" + *m});
-    else
-      a.push_back({"rpc.method", *method});
+    if (m && svc && !svc->empty() && m->find('/') == std::string::npos) {
+      std::string* text = a->PushString("rpc.method");
+      *text += *svc;
+      *text += '/';
+      *text += *m;
+    } else {
+      a->Push("rpc.method", *method);
+    }
   }
   // A span in the older gRPC form carries the numeric rpc.grpc.status_code,
   // and error.type as that number; the current form names the code.
@@ -179,51 +216,44 @@ Attributes RpcAttributes(const Span& s, bool client) {
     if (const auto* n = std::get_if<int64_t>(code)) code_name = GrpcStatusName(*n);
   }
   if (Has(s.attributes, "rpc.response.status_code"))
-    Copy(s.attributes, "rpc.response.status_code", &a);
+    Copy(s.attributes, "rpc.response.status_code", a);
   else if (!code_text.empty())
-    a.push_back({"rpc.response.status_code", std::string(code_name ? code_name : code_text)});
+    a->PushText("rpc.response.status_code", code_name ? std::string_view(code_name) : std::string_view(code_text));
   const AttrValue* error = FindAttr(s.attributes, "error.type");
   const auto* error_text = error ? std::get_if<std::string>(error) : nullptr;
   if (code_name && error_text && *error_text == code_text)
-    a.push_back({"error.type", std::string(code_name)});
+    a->PushText("error.type", code_name);
   else
-    AddErrorType(s, &a);
-  Copy(s.attributes, "network.protocol.name", &a);
-  Copy(s.attributes, "network.protocol.version", &a);
+    AddErrorType(s, a);
+  Copy(s.attributes, "network.protocol.name", a);
+  Copy(s.attributes, "network.protocol.version", a);
   if (client) {
-    Copy(s.attributes, "server.address", &a);
-    Copy(s.attributes, "server.port", &a);
+    Copy(s.attributes, "server.address", a);
+    Copy(s.attributes, "server.port", a);
   }
-  return a;
 }
 
-Attributes RpcLegacyAttributes(const Span& s, bool client) {
-  Attributes a;
-  a.reserve(8);
-  CopyEither(s.attributes, "rpc.system", "rpc.system.name", &a);
-  Copy(s.attributes, "rpc.service", &a);
-  Copy(s.attributes, "rpc.method", &a);
-  Copy(s.attributes, "rpc.grpc.status_code", &a);
-  AddErrorType(s, &a);
+void RpcLegacyAttributes(const Span& s, bool client, AttrList* a) {
+  CopyEither(s.attributes, "rpc.system", "rpc.system.name", a);
+  Copy(s.attributes, "rpc.service", a);
+  Copy(s.attributes, "rpc.method", a);
+  Copy(s.attributes, "rpc.grpc.status_code", a);
+  AddErrorType(s, a);
   if (client) {
-    Copy(s.attributes, "server.address", &a);
-    Copy(s.attributes, "server.port", &a);
+    Copy(s.attributes, "server.address", a);
+    Copy(s.attributes, "server.port", a);
   }
-  return a;
 }
 
-Attributes DbClientAttributes(const Span& s) {
-  Attributes a;
-  a.reserve(8);
-  CopyEither(s.attributes, "db.system.name", "db.system", &a);
-  Copy(s.attributes, "db.namespace", &a);
-  Copy(s.attributes, "db.operation.name", &a);
-  Copy(s.attributes, "db.collection.name", &a);
-  Copy(s.attributes, "db.response.status_code", &a);
-  AddErrorType(s, &a);
-  Copy(s.attributes, "server.address", &a);
-  Copy(s.attributes, "server.port", &a);
-  return a;
+void DbClientAttributes(const Span& s, AttrList* a) {
+  CopyEither(s.attributes, "db.system.name", "db.system", a);
+  Copy(s.attributes, "db.namespace", a);
+  Copy(s.attributes, "db.operation.name", a);
+  Copy(s.attributes, "db.collection.name", a);
+  Copy(s.attributes, "db.response.status_code", a);
+  AddErrorType(s, a);
+  Copy(s.attributes, "server.address", a);
+  Copy(s.attributes, "server.port", a);
 }
 
 std::string ResourceKey(const Resource& r) {
@@ -245,26 +275,50 @@ void RedMetrics::Record(const Span& span) {
   const bool server = span.kind == SpanKind::kServer;
   const bool client = span.kind == SpanKind::kClient;
 
-  // At most two measurements (both RPC conventions); built before locking.
+  // At most two measurements (both RPC conventions); built before locking,
+  // in lists and keys that keep their memory from span to span.
+  struct Scratch {
+    AttrList attrs[2];
+    std::string keys[2];
+  };
+  thread_local Scratch scratch;
   Measurement ms[2];
   int n = 0;
-  auto add = [&](MetricId id, Attributes attrs) {
+  auto list = [&]() -> AttrList* {
+    scratch.attrs[n].Clear();
+    return &scratch.attrs[n];
+  };
+  auto add = [&](MetricId id) {
+    const AttrList& attrs = scratch.attrs[n];
+    std::string& key = scratch.keys[n];
+    key.clear();
+    AppendKey(&key, attrs);
     Measurement& m = ms[n++];
     m.metric = id;
-    m.attributes = std::move(attrs);
-    AppendKey(&m.key, m.attributes);
+    m.attrs = attrs.begin();
+    m.n_attrs = attrs.size();
+    m.key = &key;
     m.value = seconds * kDefs[id].per_second;
   };
   if (server || client) {
     if (Has(span.attributes, "rpc.system.name") || Has(span.attributes, "rpc.system")) {
-      if (options_.rpc_names != RpcMetricNames::kLegacy)
-        add(server ? kRpcServer : kRpcClient, RpcAttributes(span, client));
-      if (options_.rpc_names != RpcMetricNames::kStable)
-        add(server ? kRpcServerLegacy : kRpcClientLegacy, RpcLegacyAttributes(span, client));
+      if (options_.rpc_names != RpcMetricNames::kLegacy) {
+        RpcAttributes(span, client, list());
+        add(server ? kRpcServer : kRpcClient);
+      }
+      if (options_.rpc_names != RpcMetricNames::kStable) {
+        RpcLegacyAttributes(span, client, list());
+        add(server ? kRpcServerLegacy : kRpcClientLegacy);
+      }
     } else if (Has(span.attributes, "http.request.method") || IsHttpSpan(span.attributes)) {
-      add(server ? kHttpServer : kHttpClient, server ? HttpServerAttributes(span) : HttpClientAttributes(span));
+      if (server)
+        HttpServerAttributes(span, list());
+      else
+        HttpClientAttributes(span, list());
+      add(server ? kHttpServer : kHttpClient);
     } else if (client && (Has(span.attributes, "db.system.name") || Has(span.attributes, "db.system"))) {
-      add(kDbClient, DbClientAttributes(span));
+      DbClientAttributes(span, list());
+      add(kDbClient);
     }
   }
 
@@ -302,23 +356,25 @@ RedMetrics::ResourceEntry* RedMetrics::EntryFor(const std::shared_ptr<const Reso
   return entry;
 }
 
-void RedMetrics::Add(ResourceEntry* entry, Measurement& m) {
+void RedMetrics::Add(ResourceEntry* entry, const Measurement& m) {
   auto& series = entry->series[m.metric];
-  auto it = series.find(m.key);
+  auto it = series.find(*m.key);
   if (it == series.end()) {
+    Attributes attrs(m.attrs, m.attrs + m.n_attrs);
+    std::string key = *m.key;
     if (series_count_[m.metric] >= options_.max_series_per_metric) {
       ++stats_.overflowed;
-      m.attributes = {{"otel.metric.overflow", true}};
-      m.key.clear();
-      AppendKey(&m.key, m.attributes);
-      it = series.find(m.key);
+      attrs = {{"otel.metric.overflow", true}};
+      key.clear();
+      AppendKey(&key, attrs);
+      it = series.find(key);
     }
     if (it == series.end()) {
       ++series_count_[m.metric];
       Series s;
-      s.attributes = std::move(m.attributes);
+      s.attributes = std::move(attrs);
       s.buckets.assign(BoundsFor(m.metric).size() + 1, 0);
-      it = series.emplace(std::move(m.key), std::move(s)).first;
+      it = series.emplace(std::move(key), std::move(s)).first;
     }
   }
   Series& s = it->second;

@@ -106,15 +106,16 @@ class RedMetrics final : public MetricProducer {
     // Ordered by attribute key so snapshots are deterministic.
     std::array<std::map<std::string, Series>, kMetricCount> series;
   };
-  struct Measurement {
+  struct Measurement {  // views of Record's scratch lists
     MetricId metric;
-    Attributes attributes;
-    std::string key;
+    const Attribute* attrs;
+    size_t n_attrs;
+    const std::string* key;
     double value;
   };
 
   ResourceEntry* EntryFor(const std::shared_ptr<const Resource>& resource);  // mu_ held
-  void Add(ResourceEntry* entry, Measurement& m);                            // mu_ held
+  void Add(ResourceEntry* entry, const Measurement& m);                          // mu_ held
 
   const RedMetricsOptions options_;
   const uint64_t start_unix_ns_;
