@@ -296,7 +296,13 @@ void ConnectionTracker::Drain(std::vector<Message>* out) {
 }
 
 void ConnectionTracker::DrainRequestStarts(std::vector<RequestStart>* out) {
-  std::move(starts_.begin(), starts_.end(), std::back_inserter(*out));
+  if (out->empty()) {
+    size_t n = starts_.size();  // as Drain: the next batch gets this much room up front
+    out->swap(starts_);
+    starts_.reserve(n);
+  } else {
+    std::move(starts_.begin(), starts_.end(), std::back_inserter(*out));
+  }
   starts_.clear();
 }
 
