@@ -18,6 +18,7 @@
 
 #include "agent/exporters.h"
 #include "agent/kernel_metrics.h"
+#include "agent/memory_release.h"
 #include "agent/resources.h"
 #include "agent/stop_report.h"
 #include "agent/tracing_set.h"
@@ -479,6 +480,7 @@ int RunAgent(const Config& initial_cfg) {
     to_export.clear();
   };
 
+  ReleaseFreeMemory();  // what loading the BPF object parsed is not needed again
   if (admin) admin->SetReady(true);
   std::string admin_note = admin ? ", /metrics and /healthz on " + ao_text(admin.get()) : std::string();
   fprintf(stderr, "sonde ready: %zu probes attached, tracing %s%s\n", loader->attached_programs(),
@@ -533,6 +535,7 @@ int RunAgent(const Config& initial_cfg) {
     }
     if (now - last_sweep > 10000000000ull) {
       loader->SweepDeadProcesses();
+      ReleaseFreeMemory();
       last_sweep = now;
     }
   }
