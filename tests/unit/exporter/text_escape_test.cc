@@ -50,6 +50,21 @@ TEST(JsonString, EscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(Json("caf\xC3\xA9"), "\"caf\xC3\xA9\"");
 }
 
+// Long runs of plain text are scanned 16 bytes at a time: a byte that needs
+// escaping is found at every position of a long string, as in a short one.
+TEST(JsonString, LongStringsEscapeEveryPosition) {
+  const std::string kSpecial[] = {std::string(1, '\0'), "\x1f", "\"", "\\", "\x7f", "\xff", "\xC3\xA9"};
+  for (const std::string& special : kSpecial) {
+    std::string alone = Json(special);
+    std::string inner = alone.substr(1, alone.size() - 2);
+    for (size_t pos = 0; pos < 48; ++pos) {
+      std::string in = std::string(pos, 'a') + special + std::string(47 - pos, 'b');
+      ASSERT_EQ(Json(in), "\"" + std::string(pos, 'a') + inner + std::string(47 - pos, 'b') + "\"")
+          << "byte " << static_cast<int>(static_cast<unsigned char>(special[0])) << " at " << pos;
+    }
+  }
+}
+
 TEST(JsonString, InvalidUtf8BecomesVisibleEscapedText) {
   // The byte 0xFF turns into the JSON text \\xff (a literal backslash + "xff").
   EXPECT_EQ(Json("a\xFF"), "\"a\\\\xff\"");
@@ -71,7 +86,7 @@ TEST(EscapeProperties, RandomBytesAlwaysComeOutSafe) {
   const unsigned char kInteresting[] = {0x00, 0x1b, 0x0a, 0x22, 0x5c, 0x7f, 0x80, 0x9b, 0xbf,
                                         0xc2, 0xc3, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff};
   for (int iter = 0; iter < 20000; ++iter) {
-    std::string in(rng() % 12, '\0');
+    std::string in(rng() % (iter % 2 ? 12 : 64), '\0');  // some longer than one 16-byte scan
     for (char& c : in) {
       c = static_cast<char>(rng() % 2 ? kInteresting[rng() % sizeof kInteresting] : rng() % 256);
     }

@@ -47,6 +47,21 @@ MetricData Only(const MetricsSnapshot& s) {
   return s.resources.at(0).metrics.at(0);
 }
 
+// A series is found by a key of its attributes in which '\\' and '\x1f'
+// are escaped: values holding them stay apart and come out as they went in.
+TEST(RedMetrics, ValuesWithKeySeparatorsKeepTheirOwnSeries) {
+  RedMetrics red(RedMetricsOptions{}, 5);
+  auto res = Res("svc", 1);
+  const std::string kRoutes[] = {"/p\\q", std::string("/p\x1fq"), "/p\\q", "/pq", std::string("/p\x1f") + "q"};
+  for (const std::string& route : kRoutes)
+    red.Record(MakeSpan(SpanKind::kServer, 1000, {{"http.request.method", std::string("GET")}, {"http.route", route}},
+                        res));
+  MetricData md = Only(red.Collect());
+  std::map<std::string, uint64_t> counts;
+  for (const MetricPoint& p : md.points) counts[AttrMap(p.attributes).at("http.route")] = p.histogram.count;
+  EXPECT_EQ(counts, (std::map<std::string, uint64_t>{{"/p\\q", 2}, {std::string("/p\x1fq"), 2}, {"/pq", 1}}));
+}
+
 TEST(RedMetrics, HttpServerSpanFeedsTheServerHistogramWithLowCardinalityAttributes) {
   RedMetrics red(RedMetricsOptions{}, 5);
   red.Record(MakeSpan(SpanKind::kServer, 30000000,  // 0.03 s
