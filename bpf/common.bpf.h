@@ -161,19 +161,27 @@ static __always_inline __u64 process_start_ns(void) {
   return BPF_CORE_READ(task, group_leader, start_time);
 }
 
-/* Wake-up batching: user space is woken only once wakeup_bytes are queued
- * (it also polls with a timeout, so a quiet ring is still drained). Past
- * the threshold every record forces a wake-up; when user space falls
- * behind, those wake-ups (an IPI each) slow the producers down, and a
- * per-CPU byte counter that woke once per 8 KiB instead let a saturated
- * server outrun sonde and fill the ring (bench/findings.md), so it is not
- * used. */
-static __always_inline __u64 wake_flags(void) {
-  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+/* Wake-up batching: user space is woken once per wakeup_bytes queued, by
+ * the record that makes the bytes available cross a multiple of
+ * wakeup_bytes (`avail` counts the record itself). User space drains the
+ * ring to empty once woken and polls with a timeout, so a crossing missed
+ * by two CPUs racing only delays it to the next multiple or the timeout.
+ * An earlier policy forced a wake-up for every record while more than
+ * wakeup_bytes were queued: when user space fell behind, those wake-ups (an
+ * interrupt each) slowed the producers down (bench/findings.md). */
+static __always_inline __u64 wake_flags_for(__u64 avail, __u64 size) {
+  __u64 before = avail > size ? avail - size : 0;
+  return avail / wakeup_bytes != before / wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* For a record reserved and about to be submitted. */
+static __always_inline __u64 wake_flags_reserved(__u64 size) {
+  return wake_flags_for(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), size);
 }
 
 static __always_inline long emit(void* data, __u64 size) {
-  long err = bpf_ringbuf_output(&events, data, size, wake_flags());
+  long err = bpf_ringbuf_output(&events, data, size,
+                                wake_flags_for(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size, size));
   if (err) count_drop(SONDE_DROP_RINGBUF_FULL, 1);
   return err;
 }

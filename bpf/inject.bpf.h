@@ -352,7 +352,7 @@ static __noinline int inj_push(struct sk_msg_md* msg, struct inj_sock* st, __u32
     a = msg->remote_ip6[2]; __builtin_memcpy(e->tuple.raddr + 8, &a, 4);
     a = msg->remote_ip6[3]; __builtin_memcpy(e->tuple.raddr + 12, &a, 4);
   }
-  bpf_ringbuf_submit(e, wake_flags());
+  bpf_ringbuf_submit(e, wake_flags_reserved(sizeof(*e)));
   inj_count(SONDE_INJ_INJECTED);
   return 0;
 fail_pop:

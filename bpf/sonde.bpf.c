@@ -199,7 +199,7 @@ static __always_inline void emit_data_class(__u32 cls, __u64 id, __s32 fd, struc
   }
   count_truncation(got, total);
   e->cap_len = got;
-  bpf_ringbuf_submit(e, wake_flags());
+  bpf_ringbuf_submit(e, wake_flags_reserved(DATA_HDR_LEN + cls));
 }
 
 /* A data event whose payload is one user buffer, in the smallest size class
