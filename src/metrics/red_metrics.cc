@@ -51,7 +51,6 @@ class AttrList {
   size_t size() const { return n_; }
   const Attribute* begin() const { return v_.data(); }
   const Attribute* end() const { return v_.data() + n_; }
-  Attributes ToAttributes() const { return Attributes(begin(), end()); }
 
   void Push(std::string_view key, const AttrValue& value) { Next(key).value = value; }
   // A string value, written into the returned string (cleared).
